@@ -1,0 +1,1 @@
+"""Email: templates, rendering, the transactional outbox, senders and the dispatcher."""

@@ -1,0 +1,97 @@
+"""Domain errors. Each builds its own message from its arguments and says what to do."""
+
+from __future__ import annotations
+
+from datetime import date
+
+
+class WorkflowError(Exception):
+    """Base of every refusal a person can act on. ``code`` is stable for the API."""
+
+    code = "workflow_error"
+    status = 400
+
+
+class NotFound(WorkflowError):
+    code = "not_found"
+    status = 404
+
+    def __init__(self, kind: str, key: object) -> None:
+        super().__init__(f"No {kind} {key!r}. Check the number with the list command or page.")
+
+
+class NotAllowed(WorkflowError):
+    """Wrong role or outside the actor's scope."""
+
+    code = "forbidden"
+    status = 403
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+
+
+class TransitionNotAllowed(WorkflowError):
+    code = "transition_not_allowed"
+    status = 409
+
+    def __init__(self, kind: str, key: object, action: str, state: str, allowed: list[str]) -> None:
+        hint = ", ".join(allowed) if allowed else "none"
+        super().__init__(
+            f"Cannot {action.replace('_', ' ')} {kind} {key}: it is {state.replace('_', ' ')}. "
+            f"Actions allowed now: {hint}."
+        )
+        self.action = action
+        self.state = state
+
+
+class OutsideWindow(WorkflowError):
+    code = "outside_window"
+    status = 409
+
+    def __init__(self, what: str, opens: date, closes: date, timezone: str, call: str) -> None:
+        super().__init__(
+            f"{what} is only possible from {opens:%d %B %Y} to {closes:%d %B %Y} "
+            f"(23:59:59 {timezone}), the window of call {call}. "
+            "Keep the draft and submit it in the next window."
+        )
+
+
+class DeadlinePassed(WorkflowError):
+    code = "deadline_passed"
+    status = 409
+
+    def __init__(self, what: str, deadline: date, timezone: str, hint: str) -> None:
+        super().__init__(f"{what}: the deadline was {deadline:%d %B %Y} 23:59:59 {timezone}. {hint}")
+
+
+class QuotaExceeded(WorkflowError):
+    code = "quota_exceeded"
+    status = 409
+
+    def __init__(self, country: str, call: str, quota: int) -> None:
+        super().__init__(
+            f"{country} has already endorsed {quota} cities in call {call}, its quota. "
+            "Decline or return this application, or withdraw an earlier endorsement first."
+        )
+
+
+class Conflict(WorkflowError):
+    """Someone else changed the record first (stale version or a lost race)."""
+
+    code = "conflict"
+    status = 409
+
+    def __init__(self, kind: str, key: object, detail: str = "") -> None:
+        extra = f" ({detail})" if detail else ""
+        super().__init__(
+            f"{kind.capitalize()} {key} was changed by someone else meanwhile{extra}. "
+            "Reload it, check the new state and try again."
+        )
+
+
+class InvalidInput(WorkflowError):
+    code = "invalid_input"
+    status = 422
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)

@@ -1,0 +1,265 @@
+"""SQLAlchemy 2 typed models. Instants are stored in UTC; calendar dates as dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime on every backend (SQLite keeps no zone of its own)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; pass an aware UTC instant")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+
+
+class Country(Base):
+    """A country and its National Commission for UNESCO."""
+
+    __tablename__ = "countries"
+
+    code: Mapped[str] = mapped_column(String(2), primary_key=True)  # ISO 3166-1 alpha-2
+    name: Mapped[str] = mapped_column(String(120))
+    commission_name: Mapped[str] = mapped_column(String(200))
+    commission_email: Mapped[str] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+
+
+class City(Base):
+    """A city: Part 1 identity data of the form and its contact for mail."""
+
+    __tablename__ = "cities"
+    __table_args__ = (UniqueConstraint("country_code", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    country_code: Mapped[str] = mapped_column(ForeignKey("countries.code"), index=True)
+    website: Mapped[str] = mapped_column(String(300), default="")
+    mayor_name: Mapped[str] = mapped_column(String(200), default="")
+    mayor_title: Mapped[str] = mapped_column(String(200), default="")
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254))
+    contact_phone: Mapped[str] = mapped_column(String(50), default="")
+    # Language of communication with the network (form: English or French); mail to the
+    # city is written in it.
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    population: Mapped[int | None] = mapped_column(Integer, default=None)
+
+    country: Mapped[Country] = relationship(lazy="joined", innerjoin=True)
+
+
+class User(Base):
+    """A person who signs in, with one role and, for cities and Commissions, a scope."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    country_code: Mapped[str | None] = mapped_column(ForeignKey("countries.code"), default=None)
+    city_id: Mapped[int | None] = mapped_column(ForeignKey("cities.id"), default=None)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+
+
+class Call(Base):
+    """A call for applications: its window, the Commission deadline and the quota."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    opens_on: Mapped[date] = mapped_column(Date, index=True)
+    closes_on: Mapped[date] = mapped_column(Date)
+    commission_deadline: Mapped[date] = mapped_column(Date)
+    quota: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))
+    generated: Mapped[bool] = mapped_column(Boolean, default=False)
+    cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Application(Base):
+    """A city's application in one call, on one of the two routes."""
+
+    __tablename__ = "applications"
+    __table_args__ = (
+        Index("ix_applications_country_state", "country_code", "state"),
+        Index("ix_applications_call_state", "call_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"))
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), index=True)
+    country_code: Mapped[str] = mapped_column(ForeignKey("countries.code"))
+    route: Mapped[str] = mapped_column(String(16), default="commission")
+    state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    # Part 1 of the form beyond the city's identity.
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    implementation_plan: Mapped[str] = mapped_column(Text, default="")
+    challenges: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    signed_by: Mapped[str] = mapped_column(String(200), default="")
+    signed_form: Mapped[str | None] = mapped_column(String(300), default=None)
+    # Part 2: the Commission's endorsement (on the direct route: the reference attached).
+    endorsement: Mapped[str] = mapped_column(Text, default="")
+    endorsed_at: Mapped[datetime | None] = mapped_column(default=None)
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    call: Mapped[Call] = relationship(lazy="joined", innerjoin=True)
+    city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Membership(Base):
+    """A city's membership, from admission on."""
+
+    __tablename__ = "memberships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), unique=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
+    admitted_on: Mapped[date] = mapped_column(Date)
+    admission_year: Mapped[int] = mapped_column(Integer)
+    # Reports are owed for due dates from this day on: the admission day, or the import
+    # day of a member that joined before this system kept its records.
+    reports_from: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    state_since: Mapped[datetime]
+
+    city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Report(Base):
+    """One progress-report obligation of a member, for one due date."""
+
+    __tablename__ = "reports"
+    __table_args__ = (
+        UniqueConstraint("membership_id", "due_on"),
+        Index("ix_reports_state_due", "state", "due_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int] = mapped_column(ForeignKey("memberships.id"))
+    due_on: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    submitted_at: Mapped[datetime | None] = mapped_column(default=None)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime]
+
+    membership: Mapped[Membership] = relationship(lazy="joined", innerjoin=True)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class AuditEvent(Base):
+    """Append-only: who did what to which record, from which state to which, and when."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_subject", "subject_type", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    actor_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    actor_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))
+    from_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    to_state: Mapped[str | None] = mapped_column(String(16), default=None)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(Base):
+    """One email owed to one recipient, written in the same transaction as its cause.
+
+    ``key`` (subject, occasion, recipient) is unique: enqueueing the same occasion twice
+    writes nothing the second time. ``message_id`` is fixed here, so a message re-sent
+    after a crash carries the same Message-ID.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    occasion: Mapped[str] = mapped_column(String(60))
+    subject_type: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int] = mapped_column(Integer)
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    to_addrs: Mapped[list[str]] = mapped_column()
+    cc_addrs: Mapped[list[str]] = mapped_column()
+    language: Mapped[str] = mapped_column(String(8))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None] = mapped_column(default=None)

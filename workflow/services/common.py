@@ -1,0 +1,130 @@
+"""What every transition does: check the version, ask the machine, audit, flush."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from config import Settings
+from notifications.outbox import Owed, enqueue
+from workflow.actors import Actor
+from workflow.errors import Conflict, InvalidInput, NotFound
+from workflow.machines import Step, Workflow
+from workflow.models import AuditEvent, Base
+
+
+class Stateful(Protocol):
+    id: int
+    state: str
+    version: int
+
+
+T = TypeVar("T", bound=Base)
+
+
+def get(session: Session, model: type[T], key: object, kind: str, *, lock: bool = False) -> T:
+    """Load one row by primary key or raise :class:`NotFound`.
+
+    ``lock`` takes a row lock on PostgreSQL (``FOR UPDATE``); SQLite already holds the
+    database write lock for the whole transaction.
+    """
+    if lock:
+        pk = model.__mapper__.primary_key[0]
+        found = session.scalars(
+            select(model).where(pk == key).with_for_update().execution_options(populate_existing=True)
+        ).first()
+    else:
+        found = session.get(model, key)
+    if found is None:
+        raise NotFound(kind, key)
+    return found
+
+
+def check_version(record: Stateful, version: int | None, kind: str) -> None:
+    """The caller saw ``version``; refuse if the record has moved on since."""
+    if version is not None and version != record.version:
+        raise Conflict(kind, record.id, f"you saw version {version}, it is now {record.version}")
+
+
+def audit(
+    session: Session,
+    actor: Actor,
+    *,
+    subject_type: str,
+    subject_id: int,
+    action: str,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str = "",
+) -> AuditEvent:
+    event = AuditEvent(
+        at=now,
+        actor_id=actor.user_id,
+        actor_name=actor.name,
+        role=actor.role.value,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        action=action,
+        from_state=from_state,
+        to_state=to_state,
+        comment=comment,
+    )
+    session.add(event)
+    return event
+
+
+def fire(
+    session: Session,
+    workflow: Workflow,
+    record: Stateful,
+    trigger: str,
+    actor: Actor,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
+) -> tuple[Step, AuditEvent]:
+    """Move ``record`` along ``trigger`` if the machine allows ``actor`` to; audit it."""
+    kind = workflow.name
+    check_version(record, version, kind)
+    step = workflow.resolve(trigger, record.state, actor.role, kind=kind, key=record.id)
+    comment = comment.strip()
+    if step.needs_comment and not comment:
+        raise InvalidInput(
+            f"Say why: '{step.label}' needs a comment for the city (use --comment)."
+        )
+    source = record.state
+    record.state = step.dest.value
+    event = audit(
+        session,
+        actor,
+        subject_type=kind,
+        subject_id=record.id,
+        action=trigger,
+        now=now,
+        from_state=source,
+        to_state=step.dest.value,
+        comment=comment,
+    )
+    flush(session, kind, record.id)
+    return step, event
+
+
+def flush(session: Session, kind: str, key: object) -> None:
+    """Write pending changes now, turning a lost race into a :class:`Conflict`."""
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(kind, key) from exc
+    except IntegrityError as exc:
+        raise Conflict(kind, key, "a record with the same key was written meanwhile") from exc
+
+
+def notify(session: Session, settings: Settings, owed: list[Owed], now: datetime) -> int:
+    return enqueue(session, owed, now=now, from_address=settings.mail.from_address)
