@@ -53,7 +53,8 @@ def network(settings: Settings) -> Recipient:
 
 def institute(settings: Settings) -> Recipient:
     return Recipient(
-        settings.network.institute_address, "UNESCO Institute for Lifelong Learning",
+        settings.network.institute_address,
+        "UNESCO Institute for Lifelong Learning",
         settings.network.language,
     )
 
@@ -80,7 +81,10 @@ def for_application(trigger: str, c: City, settings: Settings) -> list[tuple[str
     """(occasion, addressing) pairs owed when ``trigger`` fires on a city's application."""
     if trigger == "submit":
         return [
-            ("application_submitted", Addressing(to=(commission(c.country),), cc=(network(settings),))),
+            (
+                "application_submitted",
+                Addressing(to=(commission(c.country),), cc=(network(settings),)),
+            ),
             ("application_acknowledged", Addressing(to=(city(c),))),
         ]
     if trigger == "submit_direct":

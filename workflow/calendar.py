@@ -84,10 +84,15 @@ class AnnualCallRule:
     def dates(self, year: int) -> tuple[date, date, date]:
         """(opens_on, closes_on, commission_deadline) of the call of ``year``."""
         opens = clamp_date(year, self.open_month, self.open_day)
-        close_year = year if (self.close_month, self.close_day) >= (
-            self.open_month,
-            self.open_day,
-        ) else year + 1
+        close_year = (
+            year
+            if (self.close_month, self.close_day)
+            >= (
+                self.open_month,
+                self.open_day,
+            )
+            else year + 1
+        )
         closes = clamp_date(close_year, self.close_month, self.close_day)
         return opens, closes, closes + timedelta(days=self.commission_deadline_days)
 

@@ -61,7 +61,9 @@ class DeadlinePassed(WorkflowError):
     status = 409
 
     def __init__(self, what: str, deadline: date, timezone: str, hint: str) -> None:
-        super().__init__(f"{what}: the deadline was {deadline:%d %B %Y} 23:59:59 {timezone}. {hint}")
+        super().__init__(
+            f"{what}: the deadline was {deadline:%d %B %Y} 23:59:59 {timezone}. {hint}"
+        )
 
 
 class QuotaExceeded(WorkflowError):

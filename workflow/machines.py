@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from transitions import Machine
 
@@ -67,6 +68,10 @@ def _article(noun: str) -> str:
     return "an" if noun[:1] in "aeiou" else "a"
 
 
+def _guards_pass(transition: Any, role: Role) -> bool:
+    return all(c.func(role) == c.target for c in transition.conditions)
+
+
 def _role_guard(roles: frozenset[Role]) -> Callable[[Role], bool]:
     def role_may_fire(role: Role) -> bool:
         return role in roles
@@ -115,7 +120,7 @@ class Workflow:
         """The step ``role`` fires with ``trigger`` from ``state``, or a domain error."""
         candidates = self.machine.get_transitions(trigger=trigger, source=state)
         for transition in candidates:
-            if all(c.func(role) == c.target for c in transition.conditions):
+            if _guards_pass(transition, role):
                 found = self._by_key[(trigger, state)]
                 assert found.dest.value == transition.dest
                 return found
@@ -134,14 +139,16 @@ class Workflow:
         found = []
         for trigger in self.machine.get_triggers(state):
             for transition in self.machine.get_transitions(trigger=trigger, source=state):
-                if all(c.func(role) == c.target for c in transition.conditions):
+                if _guards_pass(transition, role):
                     found.append(self._by_key[(trigger, state)])
         order = {s: i for i, s in enumerate(self.steps)}
         return sorted(found, key=order.__getitem__)
 
     def edges(self) -> list[tuple[str, str, str, frozenset[Role]]]:
         """Every (source, trigger, dest, roles) edge of the table."""
-        return [(src.value, s.trigger, s.dest.value, s.roles) for s in self.steps for src in s.sources]
+        return [
+            (src.value, s.trigger, s.dest.value, s.roles) for s in self.steps for src in s.sources
+        ]
 
     def to_mermaid(self) -> str:
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial.value}"]
@@ -156,26 +163,75 @@ APPLICATION = Workflow(
     ApplicationState,
     A.DRAFT,
     (
-        step("submit", (A.DRAFT, A.RETURNED), A.SUBMITTED, [CITY],
-             "Submit to the National Commission"),
-        step("submit_direct", (A.DRAFT, A.RETURNED), A.FORWARDED, [CITY],
-             "Submit directly to the Institute with the Commission's endorsement"),
-        step("endorse", A.SUBMITTED, A.FORWARDED, [COMMISSION],
-             "Endorse and forward to the Institute"),
-        step("return_to_city", A.SUBMITTED, A.RETURNED, [COMMISSION],
-             "Return to the city for changes", needs_comment=True),
-        step("decline", A.SUBMITTED, A.DECLINED, [COMMISSION], "Decline (not endorsed)",
-             needs_comment=True),
+        step(
+            "submit",
+            (A.DRAFT, A.RETURNED),
+            A.SUBMITTED,
+            [CITY],
+            "Submit to the National Commission",
+        ),
+        step(
+            "submit_direct",
+            (A.DRAFT, A.RETURNED),
+            A.FORWARDED,
+            [CITY],
+            "Submit directly to the Institute with the Commission's endorsement",
+        ),
+        step(
+            "endorse",
+            A.SUBMITTED,
+            A.FORWARDED,
+            [COMMISSION],
+            "Endorse and forward to the Institute",
+        ),
+        step(
+            "return_to_city",
+            A.SUBMITTED,
+            A.RETURNED,
+            [COMMISSION],
+            "Return to the city for changes",
+            needs_comment=True,
+        ),
+        step(
+            "decline",
+            A.SUBMITTED,
+            A.DECLINED,
+            [COMMISSION],
+            "Decline (not endorsed)",
+            needs_comment=True,
+        ),
         step("start_review", A.FORWARDED, A.UNDER_REVIEW, [INSTITUTE], "Start the review"),
         step("admit", A.UNDER_REVIEW, A.ADMITTED, [INSTITUTE], "Admit as a member"),
-        step("not_admit", A.UNDER_REVIEW, A.NOT_ADMITTED, [INSTITUTE], "Do not admit",
-             needs_comment=True),
-        step("reopen", (A.ADMITTED, A.NOT_ADMITTED), A.UNDER_REVIEW, [INSTITUTE],
-             "Correct the decision (reopen the review)", needs_comment=True),
-        step("withdraw", (A.DRAFT, A.SUBMITTED, A.RETURNED, A.FORWARDED, A.UNDER_REVIEW),
-             A.WITHDRAWN, [CITY], "Withdraw the application"),
-        step("expire", (A.DRAFT, A.RETURNED), A.EXPIRED, [SYSTEM],
-             "Expire (never submitted before the deadline)"),
+        step(
+            "not_admit",
+            A.UNDER_REVIEW,
+            A.NOT_ADMITTED,
+            [INSTITUTE],
+            "Do not admit",
+            needs_comment=True,
+        ),
+        step(
+            "reopen",
+            (A.ADMITTED, A.NOT_ADMITTED),
+            A.UNDER_REVIEW,
+            [INSTITUTE],
+            "Correct the decision (reopen the review)",
+            needs_comment=True,
+        ),
+        step(
+            "withdraw",
+            (A.DRAFT, A.SUBMITTED, A.RETURNED, A.FORWARDED, A.UNDER_REVIEW),
+            A.WITHDRAWN,
+            [CITY],
+            "Withdraw the application",
+        ),
+        step(
+            "expire",
+            (A.DRAFT, A.RETURNED),
+            A.EXPIRED,
+            [SYSTEM],
+            "Expire (never submitted before the deadline)",
+        ),
     ),
 )
 
@@ -186,13 +242,19 @@ MEMBERSHIP = Workflow(
     (
         step("mark_overdue", M.ACTIVE, M.OVERDUE, [SYSTEM], "A report is past due"),
         step("mark_inactive", M.OVERDUE, M.INACTIVE, [SYSTEM], "Past the grace period"),
-        step("restore", (M.OVERDUE, M.INACTIVE), M.ACTIVE, [SYSTEM],
-             "Every due report is in"),
-        step("remove", (M.ACTIVE, M.OVERDUE, M.INACTIVE), M.REMOVED, [INSTITUTE],
-             "Remove from the network", needs_comment=True),
+        step("restore", (M.OVERDUE, M.INACTIVE), M.ACTIVE, [SYSTEM], "Every due report is in"),
+        step(
+            "remove",
+            (M.ACTIVE, M.OVERDUE, M.INACTIVE),
+            M.REMOVED,
+            [INSTITUTE],
+            "Remove from the network",
+            needs_comment=True,
+        ),
         step("reinstate", M.REMOVED, M.ACTIVE, [INSTITUTE], "Reinstate", needs_comment=True),
-        step("withdraw", (M.ACTIVE, M.OVERDUE, M.INACTIVE), M.WITHDRAWN, [CITY],
-             "Leave the network"),
+        step(
+            "withdraw", (M.ACTIVE, M.OVERDUE, M.INACTIVE), M.WITHDRAWN, [CITY], "Leave the network"
+        ),
     ),
 )
 
@@ -201,11 +263,22 @@ REPORT = Workflow(
     ReportState,
     R.OPEN,
     (
-        step("submit", (R.OPEN, R.OVERDUE, R.RETURNED), R.SUBMITTED, [CITY],
-             "Submit the progress report"),
+        step(
+            "submit",
+            (R.OPEN, R.OVERDUE, R.RETURNED),
+            R.SUBMITTED,
+            [CITY],
+            "Submit the progress report",
+        ),
         step("accept", R.SUBMITTED, R.ACCEPTED, [INSTITUTE], "Accept the report"),
-        step("return_for_revision", R.SUBMITTED, R.RETURNED, [INSTITUTE],
-             "Return for revision", needs_comment=True),
+        step(
+            "return_for_revision",
+            R.SUBMITTED,
+            R.RETURNED,
+            [INSTITUTE],
+            "Return for revision",
+            needs_comment=True,
+        ),
         step("mark_overdue", R.OPEN, R.OVERDUE, [SYSTEM], "Past its due date"),
     ),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -53,7 +53,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[str]: JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+    }
 
 
 class Country(Base):
@@ -127,7 +131,7 @@ class Call(Base):
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class Application(Base):
@@ -163,7 +167,7 @@ class Application(Base):
     call: Mapped[Call] = relationship(lazy="joined", innerjoin=True)
     city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class Membership(Base):
@@ -185,7 +189,7 @@ class Membership(Base):
 
     city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class Report(Base):
@@ -210,7 +214,7 @@ class Report(Base):
 
     membership: Mapped[Membership] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class AuditEvent(Base):

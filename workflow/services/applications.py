@@ -54,7 +54,9 @@ class FormProblem:
     message: str
 
 
-def form_problems(app: Application, settings: Settings, *, for_submission: bool) -> list[FormProblem]:
+def form_problems(
+    app: Application, settings: Settings, *, for_submission: bool
+) -> list[FormProblem]:
     """What is wrong or missing in the form; empty when it may be submitted."""
     problems: list[FormProblem] = []
     limit = settings.applications.max_words
@@ -74,7 +76,9 @@ def form_problems(app: Application, settings: Settings, *, for_submission: bool)
         if missing:
             problems.append(FormProblem("challenges", "challenges: rate " + ", ".join(missing)))
         if not app.signed_by.strip():
-            problems.append(FormProblem("signed_by", "signed_by: the mayor's signature is required"))
+            problems.append(
+                FormProblem("signed_by", "signed_by: the mayor's signature is required")
+            )
         city = app.city
         for name in ("mayor_name", "mayor_title", "contact_name", "contact_email"):
             if not getattr(city, name).strip():
@@ -85,9 +89,7 @@ def form_problems(app: Application, settings: Settings, *, for_submission: bool)
 def _require_valid(app: Application, settings: Settings, *, for_submission: bool) -> None:
     problems = form_problems(app, settings, for_submission=for_submission)
     if problems:
-        raise InvalidInput(
-            "The form is not ready: " + "; ".join(p.message for p in problems) + "."
-        )
+        raise InvalidInput("The form is not ready: " + "; ".join(p.message for p in problems) + ".")
 
 
 def context(app: Application, settings: Settings, comment: str = "") -> dict[str, Any]:
@@ -132,8 +134,9 @@ def _transition(
     comment: str = "",
     version: int | None = None,
 ) -> Application:
-    _, event = fire(session, APPLICATION, app, trigger, actor, now=now, comment=comment,
-                    version=version)
+    _, event = fire(
+        session, APPLICATION, app, trigger, actor, now=now, comment=comment, version=version
+    )
     app.updated_at = now
     ctx = context(app, settings, comment.strip())
     owed = [
@@ -146,8 +149,13 @@ def _transition(
 
 
 def create_draft(
-    session: Session, settings: Settings, actor: Actor, *, now: datetime,
-    city_id: int | None = None, **form: Any,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    *,
+    now: datetime,
+    city_id: int | None = None,
+    **form: Any,
 ) -> Application:
     """Start an application in the call open now, or else the next one."""
     require_role(actor, Role.CITY, doing="start an application")
@@ -163,7 +171,9 @@ def create_draft(
         )
     ).first()
     if member is not None:
-        raise InvalidInput(f"{city.name} is already a member of the network; no application needed.")
+        raise InvalidInput(
+            f"{city.name} is already a member of the network; no application needed."
+        )
     call = call_service.current_or_next(session, settings, now)
     if call is None:
         raise InvalidInput("No call for applications is open or planned. Ask the Institute.")
@@ -194,8 +204,15 @@ def create_draft(
     flush(session, "application", "new")
     session.refresh(app)
     _require_valid(app, settings, for_submission=False)
-    audit(session, actor, subject_type="application", subject_id=app.id, action="create",
-          now=now, to_state=A.DRAFT.value)
+    audit(
+        session,
+        actor,
+        subject_type="application",
+        subject_id=app.id,
+        action="create",
+        now=now,
+        to_state=A.DRAFT.value,
+    )
     return app
 
 
@@ -214,8 +231,14 @@ def _apply_form(app: Application, form: dict[str, Any]) -> None:
 
 
 def update_draft(
-    session: Session, settings: Settings, actor: Actor, application_id: int, *, now: datetime,
-    version: int | None = None, **form: Any,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
+    version: int | None = None,
+    **form: Any,
 ) -> Application:
     """Change Part 1 of the form while the city holds the application."""
     require_role(actor, Role.CITY, doing="edit an application")
@@ -242,24 +265,30 @@ def _check_submission_time(app: Application, now: datetime) -> None:
         # A returned application may come back until the Commission's deadline.
         if not on_or_before(now, call.commission_deadline, call.timezone):
             raise DeadlinePassed(
-                "Resubmitting a returned application", call.commission_deadline, call.timezone,
+                "Resubmitting a returned application",
+                call.commission_deadline,
+                call.timezone,
                 "Apply again in the next call.",
             )
         return
     if not win.contains(now):
-        raise OutsideWindow("Submitting an application", call.opens_on, call.closes_on,
-                            call.timezone, call.name)
+        raise OutsideWindow(
+            "Submitting an application", call.opens_on, call.closes_on, call.timezone, call.name
+        )
 
 
 def endorsements_used(session: Session, call_id: int, country_code: str) -> int:
-    return session.scalar(
-        select(func.count(Application.id)).where(
-            Application.call_id == call_id,
-            Application.country_code == country_code,
-            Application.endorsed_at.is_not(None),
-            Application.state.in_(list(ENDORSED)),
+    return (
+        session.scalar(
+            select(func.count(Application.id)).where(
+                Application.call_id == call_id,
+                Application.country_code == country_code,
+                Application.endorsed_at.is_not(None),
+                Application.state.in_(list(ENDORSED)),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _claim_quota(session: Session, app: Application) -> None:
@@ -272,7 +301,12 @@ def _claim_quota(session: Session, app: Application) -> None:
 
 
 def submit(
-    session: Session, settings: Settings, actor: Actor, application_id: int, *, now: datetime,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
     version: int | None = None,
 ) -> Application:
     """The city sends the form to its National Commission (copy to the network)."""
@@ -286,8 +320,14 @@ def submit(
 
 
 def submit_direct(
-    session: Session, settings: Settings, actor: Actor, application_id: int, *, now: datetime,
-    endorsement: str, version: int | None = None,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
+    endorsement: str,
+    version: int | None = None,
 ) -> Application:
     """The alternative route: the form, already endorsed, straight to the Institute."""
     app = _load(session, actor, application_id)
@@ -308,8 +348,14 @@ def submit_direct(
 
 
 def endorse(
-    session: Session, settings: Settings, actor: Actor, application_id: int, *, now: datetime,
-    comment: str = "", version: int | None = None,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
 ) -> Application:
     """The Commission endorses and forwards to the Institute (copy to the city)."""
     app = _load(session, actor, application_id)
@@ -317,19 +363,29 @@ def endorse(
     call = app.call
     if not on_or_before(now, call.commission_deadline, call.timezone):
         raise DeadlinePassed(
-            "Endorsing", call.commission_deadline, call.timezone,
+            "Endorsing",
+            call.commission_deadline,
+            call.timezone,
             "Ask the Institute to extend the call's Commission deadline.",
         )
     _claim_quota(session, app)
     app.endorsed_at = now
     app.endorsement = comment.strip() or f"Endorsed by {actor.name}"
-    return _transition(session, settings, actor, app, "endorse", now=now, comment=comment,
-                       version=version)
+    return _transition(
+        session, settings, actor, app, "endorse", now=now, comment=comment, version=version
+    )
 
 
 def decide(
-    session: Session, settings: Settings, actor: Actor, application_id: int, trigger: str, *,
-    now: datetime, comment: str = "", version: int | None = None,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    trigger: str,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
 ) -> Application:
     """Any other transition: return, decline, start review, admit, not admit, reopen,
     withdraw, expire."""
@@ -361,8 +417,14 @@ def _check_expiry(app: Application, now: datetime) -> None:
 
 
 def list_applications(
-    session: Session, actor: Actor, *, state: str | None = None, call: str | None = None,
-    country: str | None = None, limit: int = 500, offset: int = 0,
+    session: Session,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    call: str | None = None,
+    country: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
 ) -> list[Application]:
     """Applications the actor may see, newest first."""
     query = select(Application).join(Call, Application.call_id == Call.id)
@@ -385,7 +447,9 @@ def history(session: Session, actor: Actor, application_id: int) -> list[AuditEv
     return list(
         session.scalars(
             select(AuditEvent)
-            .where(AuditEvent.subject_type == "application", AuditEvent.subject_id == application_id)
+            .where(
+                AuditEvent.subject_type == "application", AuditEvent.subject_id == application_id
+            )
             .order_by(AuditEvent.id)
         )
     )

@@ -147,8 +147,15 @@ def create_call(
     )
     session.add(call)
     flush(session, "call", name)
-    audit(session, actor, subject_type="call", subject_id=call.id, action="create", now=now,
-          comment=f"{opens_on} to {closes_on}, deadline {deadline}, quota {call.quota}, {tz}")
+    audit(
+        session,
+        actor,
+        subject_type="call",
+        subject_id=call.id,
+        action="create",
+        now=now,
+        comment=f"{opens_on} to {closes_on}, deadline {deadline}, quota {call.quota}, {tz}",
+    )
     return call
 
 
@@ -179,13 +186,25 @@ def extend_call(
     before = f"closes {call.closes_on}, deadline {call.commission_deadline}"
     call.closes_on, call.commission_deadline = new_close, new_deadline
     flush(session, "call", name)
-    audit(session, actor, subject_type="call", subject_id=call.id, action="extend", now=now,
-          comment=f"{before} -> closes {new_close}, deadline {new_deadline}. {comment}".strip())
+    audit(
+        session,
+        actor,
+        subject_type="call",
+        subject_id=call.id,
+        action="extend",
+        now=now,
+        comment=f"{before} -> closes {new_close}, deadline {new_deadline}. {comment}".strip(),
+    )
     return call
 
 
 def cancel_call(
-    session: Session, actor: Actor, name: str, *, now: datetime, reason: str,
+    session: Session,
+    actor: Actor,
+    name: str,
+    *,
+    now: datetime,
+    reason: str,
     version: int | None = None,
 ) -> Call:
     require_role(actor, Role.ADMIN, Role.INSTITUTE, doing="cancel a call")
@@ -198,6 +217,13 @@ def cancel_call(
     call.cancelled_at = now
     call.cancel_reason = reason.strip()
     flush(session, "call", name)
-    audit(session, actor, subject_type="call", subject_id=call.id, action="cancel", now=now,
-          comment=reason.strip())
+    audit(
+        session,
+        actor,
+        subject_type="call",
+        subject_id=call.id,
+        action="cancel",
+        now=now,
+        comment=reason.strip(),
+    )
     return call

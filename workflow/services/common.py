@@ -18,10 +18,13 @@ from workflow.machines import Step, Workflow
 from workflow.models import AuditEvent, Base
 
 
-class Stateful(Protocol):
+class Versioned(Protocol):
     id: int
-    state: str
     version: int
+
+
+class Stateful(Versioned, Protocol):
+    state: str
 
 
 T = TypeVar("T", bound=Base)
@@ -36,7 +39,10 @@ def get(session: Session, model: type[T], key: object, kind: str, *, lock: bool 
     if lock:
         pk = model.__mapper__.primary_key[0]
         found = session.scalars(
-            select(model).where(pk == key).with_for_update().execution_options(populate_existing=True)
+            select(model)
+            .where(pk == key)
+            .with_for_update()
+            .execution_options(populate_existing=True)
         ).first()
     else:
         found = session.get(model, key)
@@ -45,7 +51,7 @@ def get(session: Session, model: type[T], key: object, kind: str, *, lock: bool 
     return found
 
 
-def check_version(record: Stateful, version: int | None, kind: str) -> None:
+def check_version(record: Versioned, version: int | None, kind: str) -> None:
     """The caller saw ``version``; refuse if the record has moved on since."""
     if version is not None and version != record.version:
         raise Conflict(kind, record.id, f"you saw version {version}, it is now {record.version}")
@@ -96,9 +102,7 @@ def fire(
     step = workflow.resolve(trigger, record.state, actor.role, kind=kind, key=record.id)
     comment = comment.strip()
     if step.needs_comment and not comment:
-        raise InvalidInput(
-            f"Say why: '{step.label}' needs a comment for the city (use --comment)."
-        )
+        raise InvalidInput(f"Say why: '{step.label}' needs a comment for the city (use --comment).")
     source = record.state
     record.state = step.dest.value
     event = audit(

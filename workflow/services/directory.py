@@ -40,8 +40,16 @@ def check_language(value: str, field: str = "language") -> str:
 
 
 def upsert_country(
-    session: Session, actor: Actor, *, code: str, name: str, commission_name: str,
-    commission_email: str, language: str = "en", timezone: str = "UTC", now: datetime,
+    session: Session,
+    actor: Actor,
+    *,
+    code: str,
+    name: str,
+    commission_name: str,
+    commission_email: str,
+    language: str = "en",
+    timezone: str = "UTC",
+    now: datetime,
 ) -> Country:
     require_role(actor, Role.ADMIN, doing="change countries")
     code = code.strip().upper()
@@ -72,14 +80,25 @@ def upsert_country(
 
 
 CITY_FIELDS = (
-    "website", "mayor_name", "mayor_title", "contact_name", "contact_phone", "population",
+    "website",
+    "mayor_name",
+    "mayor_title",
+    "contact_name",
+    "contact_phone",
+    "population",
     "language",
 )
 
 
 def upsert_city(
-    session: Session, actor: Actor, *, country_code: str, name: str, contact_email: str,
-    now: datetime, **fields: Any,
+    session: Session,
+    actor: Actor,
+    *,
+    country_code: str,
+    name: str,
+    contact_email: str,
+    now: datetime,
+    **fields: Any,
 ) -> City:
     require_role(actor, Role.ADMIN, Role.CITY, doing="change a city's details")
     country = session.get(Country, country_code.strip().upper())
@@ -142,8 +161,16 @@ def find_city(session: Session, ref: str) -> City:
 
 
 def create_user(
-    session: Session, actor: Actor, *, email: str, name: str, role: str, now: datetime,
-    country_code: str | None = None, city_id: int | None = None, language: str = "en",
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    now: datetime,
+    country_code: str | None = None,
+    city_id: int | None = None,
+    language: str = "en",
     password_hash: str | None = None,
 ) -> User:
     require_role(actor, Role.ADMIN, doing="create users")
@@ -167,13 +194,28 @@ def create_user(
         country_code, city_id = country_code.upper(), None
     else:
         country_code, city_id = None, None
-    user = User(email=email, name=name.strip() or email, role=role_value.value,
-                country_code=country_code, city_id=city_id, language=check_language(language),
-                password_hash=password_hash, active=True, created_at=now)
+    user = User(
+        email=email,
+        name=name.strip() or email,
+        role=role_value.value,
+        country_code=country_code,
+        city_id=city_id,
+        language=check_language(language),
+        password_hash=password_hash,
+        active=True,
+        created_at=now,
+    )
     session.add(user)
     flush(session, "user", email)
-    audit(session, actor, subject_type="user", subject_id=user.id, action="create", now=now,
-          comment=f"{email} as {role_value.value}")
+    audit(
+        session,
+        actor,
+        subject_type="user",
+        subject_id=user.id,
+        action="create",
+        now=now,
+        comment=f"{email} as {role_value.value}",
+    )
     return user
 
 
@@ -189,6 +231,7 @@ def user_by_email(session: Session, email: str) -> User:
 
 
 # --- CSV imports -------------------------------------------------------------------------
+
 
 @dataclass
 class ImportResult:
@@ -213,7 +256,9 @@ def _read_csv(text: str, required: Iterable[str], kind: str) -> list[dict[str, s
 
 
 def _run_rows(
-    rows: list[dict[str, str]], kind: str, handle: Callable[[dict[str, str]], bool],
+    rows: list[dict[str, str]],
+    kind: str,
+    handle: Callable[[dict[str, str]], bool],
     progress: Progress | None,
 ) -> ImportResult:
     errors: list[str] = []
@@ -238,23 +283,35 @@ def import_countries(
 
     def handle(row: dict[str, str]) -> bool:
         new = session.get(Country, row["code"].upper()) is None
-        upsert_country(session, actor, code=row["code"], name=row["name"],
-                       commission_name=row.get("commission_name", ""),
-                       commission_email=row["commission_email"],
-                       language=row.get("language") or "en",
-                       timezone=row.get("timezone") or "UTC", now=now)
+        upsert_country(
+            session,
+            actor,
+            code=row["code"],
+            name=row["name"],
+            commission_name=row.get("commission_name", ""),
+            commission_email=row["commission_email"],
+            language=row.get("language") or "en",
+            timezone=row.get("timezone") or "UTC",
+            now=now,
+        )
         return new
 
     return _run_rows(rows, "countries", handle, progress)
 
 
-def _city_from_row(session: Session, actor: Actor, row: dict[str, str], now: datetime) -> tuple[City, bool]:
+def _city_from_row(
+    session: Session, actor: Actor, row: dict[str, str], now: datetime
+) -> tuple[City, bool]:
     exists = session.scalars(
         select(City.id).where(City.country_code == row["country"].upper(), City.name == row["name"])
     ).first()
     city = upsert_city(
-        session, actor, country_code=row["country"], name=row["name"],
-        contact_email=row["contact_email"], now=now,
+        session,
+        actor,
+        country_code=row["country"],
+        name=row["name"],
+        contact_email=row["contact_email"],
+        now=now,
         **{k: row.get(k) for k in CITY_FIELDS if row.get(k)},
     )
     return city, exists is None
@@ -274,11 +331,18 @@ def _admission_date(raw: str) -> date:
             return date(int(raw), 1, 1)
         return date.fromisoformat(raw)
     except ValueError as exc:
-        raise InvalidInput(f"admitted: {raw!r} is not a year (2016) or a date (2016-11-05).") from exc
+        raise InvalidInput(
+            f"admitted: {raw!r} is not a year (2016) or a date (2016-11-05)."
+        ) from exc
 
 
 def import_members(
-    session: Session, settings: Settings, actor: Actor, text: str, *, now: datetime,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    text: str,
+    *,
+    now: datetime,
     progress: Progress | None = None,
 ) -> ImportResult:
     """Existing members: a city row plus its admission year or date."""

@@ -52,8 +52,16 @@ def admit(
         previous = existing.state
         existing.state, existing.state_since = M.ACTIVE.value, now
         existing.application_id = app.id
-        audit(session, actor, subject_type="membership", subject_id=existing.id,
-              action="admit", now=now, from_state=previous, to_state=M.ACTIVE.value)
+        audit(
+            session,
+            actor,
+            subject_type="membership",
+            subject_id=existing.id,
+            action="admit",
+            now=now,
+            from_state=previous,
+            to_state=M.ACTIVE.value,
+        )
         ensure_reports(session, settings, existing, today=today, now=now)
         return existing
     membership = Membership(
@@ -67,8 +75,16 @@ def admit(
     )
     session.add(membership)
     flush(session, "membership", app.city_id)
-    audit(session, actor, subject_type="membership", subject_id=membership.id, action="admit",
-          now=now, to_state=M.ACTIVE.value, comment=f"application {app.id}")
+    audit(
+        session,
+        actor,
+        subject_type="membership",
+        subject_id=membership.id,
+        action="admit",
+        now=now,
+        to_state=M.ACTIVE.value,
+        comment=f"application {app.id}",
+    )
     ensure_reports(session, settings, membership, today=today, now=now)
     return membership
 
@@ -84,14 +100,27 @@ def revoke_admission(
         return
     previous = membership.state
     membership.state, membership.state_since = M.REMOVED.value, now
-    audit(session, actor, subject_type="membership", subject_id=membership.id,
-          action="revoke_admission", now=now, from_state=previous, to_state=M.REMOVED.value,
-          comment=comment)
+    audit(
+        session,
+        actor,
+        subject_type="membership",
+        subject_id=membership.id,
+        action="revoke_admission",
+        now=now,
+        from_state=previous,
+        to_state=M.REMOVED.value,
+        comment=comment,
+    )
     flush(session, "membership", membership.id)
 
 
 def import_member(
-    session: Session, settings: Settings, actor: Actor, city: City, *, admitted_on: date,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    city: City,
+    *,
+    admitted_on: date,
     now: datetime,
 ) -> Membership:
     """An existing member brought in from elsewhere; reports are owed from today on."""
@@ -101,14 +130,26 @@ def import_member(
         return existing
     today = local_date(now, city.country.timezone)
     membership = Membership(
-        city_id=city.id, application_id=None, admitted_on=admitted_on,
-        admission_year=admitted_on.year, reports_from=max(today, admitted_on),
-        state=M.ACTIVE.value, state_since=now,
+        city_id=city.id,
+        application_id=None,
+        admitted_on=admitted_on,
+        admission_year=admitted_on.year,
+        reports_from=max(today, admitted_on),
+        state=M.ACTIVE.value,
+        state_since=now,
     )
     session.add(membership)
     flush(session, "membership", city.id)
-    audit(session, actor, subject_type="membership", subject_id=membership.id, action="import",
-          now=now, to_state=M.ACTIVE.value, comment=f"admitted {admitted_on}")
+    audit(
+        session,
+        actor,
+        subject_type="membership",
+        subject_id=membership.id,
+        action="import",
+        now=now,
+        to_state=M.ACTIVE.value,
+        comment=f"admitted {admitted_on}",
+    )
     ensure_reports(session, settings, membership, today=today, now=now)
     return membership
 
@@ -118,8 +159,11 @@ def owed_due_dates(settings: Settings, membership: Membership, today: date) -> l
     rule = report_rule(settings)
     lead = settings.reports.open_days_before
     horizon = date.fromordinal(today.toordinal() + lead)
-    return [d for d in rule.due_dates(membership.admission_year, horizon)
-            if d >= membership.reports_from]
+    return [
+        d
+        for d in rule.due_dates(membership.admission_year, horizon)
+        if d >= membership.reports_from
+    ]
 
 
 def ensure_reports(
@@ -130,8 +174,9 @@ def ensure_reports(
     created = []
     for due in owed_due_dates(settings, membership, today):
         if due not in have:
-            report = Report(membership_id=membership.id, due_on=due, state=R.OPEN.value,
-                            created_at=now)
+            report = Report(
+                membership_id=membership.id, due_on=due, state=R.OPEN.value, created_at=now
+            )
             session.add(report)
             created.append(report)
     flush(session, "membership", membership.id)
@@ -167,8 +212,14 @@ def get_report(session: Session, actor: Actor, report_id: int) -> Report:
 
 
 def submit_report(
-    session: Session, settings: Settings, actor: Actor, report_id: int, *, now: datetime,
-    summary: str, version: int | None = None,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    report_id: int,
+    *,
+    now: datetime,
+    summary: str,
+    version: int | None = None,
 ) -> Report:
     """The member submits its progress report; after the due date it is recorded as late."""
     report = _load_report(session, actor, report_id)
@@ -181,14 +232,32 @@ def submit_report(
     report.summary = summary.strip()
     report.submitted_at = now
     report.late = not on_or_before(now, report.due_on, _timezone(membership))
-    _, event = fire(session, REPORT, report, "submit", actor, now=now, version=version,
-                    comment="late" if report.late else "")
+    _, event = fire(
+        session,
+        REPORT,
+        report,
+        "submit",
+        actor,
+        now=now,
+        version=version,
+        comment="late" if report.late else "",
+    )
     city = membership.city
-    notify(session, settings, [Owed(
-        "report_submitted", "report", report.id,
-        Addressing(to=(recipients.institute(settings),), cc=(recipients.city(city),)),
-        report_context(report, settings), round=str(event.id),
-    )], now)
+    notify(
+        session,
+        settings,
+        [
+            Owed(
+                "report_submitted",
+                "report",
+                report.id,
+                Addressing(to=(recipients.institute(settings),), cc=(recipients.city(city),)),
+                report_context(report, settings),
+                round=str(event.id),
+            )
+        ],
+        now,
+    )
     _restore_if_caught_up(session, membership, now)
     return report
 
@@ -205,34 +274,66 @@ def _restore_if_caught_up(session: Session, membership: Membership, now: datetim
     ).all()
     if any(not on_or_before(now, r.due_on, tz) for r in pending):
         return
-    fire(session, MEMBERSHIP, membership, "restore", SYSTEM, now=now,
-         comment="every due report is in")
+    fire(
+        session,
+        MEMBERSHIP,
+        membership,
+        "restore",
+        SYSTEM,
+        now=now,
+        comment="every due report is in",
+    )
     membership.state_since = now
 
 
 def review_report(
-    session: Session, settings: Settings, actor: Actor, report_id: int, trigger: str, *,
-    now: datetime, comment: str = "", version: int | None = None,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    report_id: int,
+    trigger: str,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
 ) -> Report:
     """The Institute accepts a report or returns it for revision."""
     if trigger not in ("accept", "return_for_revision"):
         raise InvalidInput("A report review is 'accept' or 'return_for_revision'.")
     report = _load_report(session, actor, report_id)
-    _, event = fire(session, REPORT, report, trigger, actor, now=now, comment=comment,
-                    version=version)
+    _, event = fire(
+        session, REPORT, report, trigger, actor, now=now, comment=comment, version=version
+    )
     report.decided_at = now
     occasion = "report_accepted" if trigger == "accept" else "report_returned"
-    notify(session, settings, [Owed(
-        occasion, "report", report.id,
-        Addressing(to=(recipients.city(report.membership.city),)),
-        report_context(report, settings, comment.strip()), round=str(event.id),
-    )], now)
+    notify(
+        session,
+        settings,
+        [
+            Owed(
+                occasion,
+                "report",
+                report.id,
+                Addressing(to=(recipients.city(report.membership.city),)),
+                report_context(report, settings, comment.strip()),
+                round=str(event.id),
+            )
+        ],
+        now,
+    )
     return report
 
 
 def change_membership(
-    session: Session, settings: Settings, actor: Actor, membership_id: int, trigger: str, *,
-    now: datetime, comment: str = "", version: int | None = None,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    membership_id: int,
+    trigger: str,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
 ) -> Membership:
     """Remove, reinstate or withdraw a membership."""
     if trigger not in ("remove", "reinstate", "withdraw"):
@@ -240,23 +341,43 @@ def change_membership(
     membership = get(session, Membership, membership_id, "membership", lock=True)
     city = membership.city
     require_city_scope(actor, city.id, city.country_code, "membership")
-    _, event = fire(session, MEMBERSHIP, membership, trigger, actor, now=now, comment=comment,
-                    version=version)
+    _, event = fire(
+        session, MEMBERSHIP, membership, trigger, actor, now=now, comment=comment, version=version
+    )
     membership.state_since = now
     if trigger == "reinstate":
-        ensure_reports(session, settings, membership, today=local_date(now, _timezone(membership)),
-                       now=now)
-    notify(session, settings, [Owed(
-        MEMBERSHIP_OCCASIONS[trigger],
-        "membership", membership.id, recipients.to_city_cc_commission(city),
-        {"city": city.name, "country": city.country.name, "comment": comment.strip(),
-         "network": settings.network.name}, round=str(event.id),
-    )], now)
+        ensure_reports(
+            session, settings, membership, today=local_date(now, _timezone(membership)), now=now
+        )
+    notify(
+        session,
+        settings,
+        [
+            Owed(
+                MEMBERSHIP_OCCASIONS[trigger],
+                "membership",
+                membership.id,
+                recipients.to_city_cc_commission(city),
+                {
+                    "city": city.name,
+                    "country": city.country.name,
+                    "comment": comment.strip(),
+                    "network": settings.network.name,
+                },
+                round=str(event.id),
+            )
+        ],
+        now,
+    )
     return membership
 
 
 def list_members(
-    session: Session, actor: Actor, *, state: str | None = None, limit: int = 1000,
+    session: Session,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    limit: int = 1000,
     offset: int = 0,
 ) -> list[Membership]:
     query = select(Membership).join(City, Membership.city_id == City.id)
@@ -275,9 +396,11 @@ def reports_of(session: Session, actor: Actor, membership_id: int) -> list[Repor
     membership = get(session, Membership, membership_id, "membership")
     city = membership.city
     require_city_scope(actor, city.id, city.country_code, "membership")
-    return list(session.scalars(
-        select(Report).where(Report.membership_id == membership_id).order_by(Report.due_on)
-    ))
+    return list(
+        session.scalars(
+            select(Report).where(Report.membership_id == membership_id).order_by(Report.due_on)
+        )
+    )
 
 
 def due_dates(settings: Settings, membership: Membership, count: int = 5) -> list[date]:
@@ -297,7 +420,10 @@ def membership_history(session: Session, actor: Actor, membership_id: int) -> li
     membership = get(session, Membership, membership_id, "membership")
     city = membership.city
     require_city_scope(actor, city.id, city.country_code, "membership")
-    return list(session.scalars(
-        select(AuditEvent).where(AuditEvent.subject_type == "membership",
-                                 AuditEvent.subject_id == membership_id).order_by(AuditEvent.id)
-    ))
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.subject_type == "membership", AuditEvent.subject_id == membership_id)
+            .order_by(AuditEvent.id)
+        )
+    )
