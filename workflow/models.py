@@ -131,7 +131,7 @@ class Call(Base):
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Application(Base):
@@ -167,7 +167,7 @@ class Application(Base):
     call: Mapped[Call] = relationship(lazy="joined", innerjoin=True)
     city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Membership(Base):
@@ -189,7 +189,7 @@ class Membership(Base):
 
     city: Mapped[City] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class Report(Base):
@@ -214,7 +214,7 @@ class Report(Base):
 
     membership: Mapped[Membership] = relationship(lazy="joined", innerjoin=True)
 
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class AuditEvent(Base):
