@@ -69,6 +69,30 @@ def alembic_config(url: str) -> AlembicConfig:
     return cfg
 
 
+def is_current(url: str) -> bool:
+    """True when the database at ``url`` is at the newest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            current = set(MigrationContext.configure(connection).get_current_heads())
+    finally:
+        engine.dispose()
+    return current == heads
+
+
+def ensure_schema(url: str) -> None:
+    """Create or upgrade the schema when it is not current (the CLI's first use)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    if not is_current(url):
+        upgrade(url)
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Create or upgrade the schema to ``revision`` with Alembic."""
     parsed = make_url(url)

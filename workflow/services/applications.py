@@ -134,10 +134,10 @@ def _transition(
     comment: str = "",
     version: int | None = None,
 ) -> Application:
+    app.updated_at = now  # before the flush in fire(): one version step per action
     _, event = fire(
         session, APPLICATION, app, trigger, actor, now=now, comment=comment, version=version
     )
-    app.updated_at = now
     ctx = context(app, settings, comment.strip())
     owed = [
         Owed(occasion, "application", app.id, addressing, ctx, round=str(event.id))

@@ -1,0 +1,1 @@
+"""The ``gnlc`` command line: thin commands that parse, call a service and print."""

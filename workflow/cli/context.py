@@ -1,0 +1,119 @@
+"""What every command shares: settings, the database, the clock override, output mode."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from functools import cached_property
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings, SettingsError, load_settings
+from workflow.db import ensure_schema, make_engine, session_factory
+from workflow.errors import WorkflowError
+
+console = Console()
+err_console = Console(stderr=True)
+
+NowOption = Annotated[
+    str | None,
+    typer.Option(
+        "--now",
+        help="Act as if it were this moment: 2027-03-05, 2027-03-05T10:00 or with a zone "
+        "(+02:00). A date alone means 12:00 UTC that day. Default: the real clock.",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def parse_now(value: str | None) -> datetime:
+    """The moment a command acts at: the override, or the real clock."""
+    if not value:
+        return datetime.now(UTC)
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--now: {value!r} is not a date (2027-03-05) or a date and time (2027-03-05T10:00).")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass
+class CliState:
+    """Built once per invocation from the global options."""
+
+    now_override: str | None = None
+    json: bool = False
+    _settings: Settings | None = field(default=None, repr=False)
+
+    @cached_property
+    def settings(self) -> Settings:
+        if self._settings is not None:
+            return self._settings
+        try:
+            return load_settings()
+        except SettingsError as exc:
+            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    @cached_property
+    def engine(self) -> Engine:
+        url = self.settings.database.url
+        ensure_schema(url)
+        return make_engine(url)
+
+    @cached_property
+    def factory(self) -> sessionmaker[Session]:
+        return session_factory(self.engine)
+
+    def now(self, override: str | None = None) -> datetime:
+        return parse_now(override or self.now_override)
+
+    def wants_json(self, flag: bool = False) -> bool:
+        return flag or self.json
+
+
+_STATE = CliState()
+
+
+def cli_state() -> CliState:
+    return _STATE
+
+
+def reset_state(**values: Any) -> CliState:
+    """A fresh state (each invocation, and tests running several in one process)."""
+    global _STATE
+    _STATE = CliState(**values)
+    return _STATE
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def clear_errors() -> Iterator[None]:
+    """Domain refusals become one clear line on stderr and exit code 1."""
+    try:
+        yield
+    except WorkflowError as exc:
+        fail(str(exc))
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+F = TypeVar("F", bound=Callable[..., Any])

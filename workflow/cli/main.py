@@ -1,0 +1,99 @@
+"""The ``gnlc`` command: registers every command group; ``gnlc --help`` lists them."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Annotated
+
+import typer
+
+from workflow.cli import applications, calls, directory, members
+from workflow.cli.context import JsonOption, cli_state, console, reset_state
+from workflow.db import is_current, upgrade
+from workflow.machines import WORKFLOWS
+
+app = typer.Typer(
+    name="gnlc",
+    help="Membership of the UNESCO Global Network of Learning Cities: applications, "
+    "members, progress reports and their emails.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db = typer.Typer(help="The database: create or upgrade the schema.", no_args_is_help=True)
+
+
+@app.callback()
+def main(
+    now: Annotated[
+        str | None,
+        typer.Option(
+            "--now", help="Act as if it were this moment, for every command (see COMMAND --help)."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    reset_state(now_override=now, json=as_json)
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create the database or bring it to the newest schema (Alembic)."""
+    url = cli_state().settings.database.url
+    upgrade(url)
+    console.print(f"Database is current: {_safe(url)}")
+
+
+@db.command("status")
+def db_status() -> None:
+    """Say whether the database schema is current."""
+    url = cli_state().settings.database.url
+    current = is_current(url)
+    console.print(f"{_safe(url)}: {'current' if current else 'needs `gnlc db upgrade`'}")
+    if not current:
+        raise typer.Exit(1)
+
+
+def _safe(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("diagram")
+def diagram(
+    workflow: Annotated[str, typer.Argument(help="application, membership or report")],
+) -> None:
+    """Print a workflow's state diagram (Mermaid), straight from its table."""
+    if workflow not in WORKFLOWS:
+        console.print(f"[red]error:[/red] say one of {', '.join(WORKFLOWS)}.")
+        raise typer.Exit(1)
+    print(WORKFLOWS[workflow].to_mermaid())
+
+
+app.add_typer(db, name="db")
+app.add_typer(directory.imports, name="import")
+app.add_typer(directory.countries, name="country")
+app.add_typer(directory.cities, name="city")
+app.add_typer(directory.users, name="user")
+app.add_typer(calls.app, name="call")
+app.add_typer(applications.app, name="app")
+app.add_typer(members.members, name="member")
+app.add_typer(members.reports, name="report")
+
+# Command groups built beside the core: the outbox, the sweep and scheduler, the portal.
+for _module, _name in (
+    ("workflow.cli.outbox", "outbox"),
+    ("workflow.cli.sweep", None),
+    ("workflow.cli.serve", None),
+):
+    try:
+        _sub = importlib.import_module(_module)
+    except ModuleNotFoundError as _exc:
+        if _exc.name != _module:
+            raise
+        continue
+    if _name:
+        app.add_typer(_sub.app, name=_name)
+    else:
+        app.registered_commands.extend(_sub.app.registered_commands)
+        app.registered_groups.extend(_sub.app.registered_groups)
