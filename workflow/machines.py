@@ -68,6 +68,14 @@ def _article(noun: str) -> str:
     return "an" if noun[:1] in "aeiou" else "a"
 
 
+def _wrong_role(roles: frozenset[Role], role: Role, trigger: str, kind: str) -> NotAllowed:
+    names = " or ".join(sorted(ROLE_NAMES[r] for r in roles))
+    return NotAllowed(
+        f"Only {names} can {trigger.replace('_', ' ')} {_article(kind)} {kind}; "
+        f"you are signed in as {ROLE_NAMES[role]}."
+    )
+
+
 def _guards_pass(transition: Any, role: Role) -> bool:
     return all(c.func(role) == c.target for c in transition.conditions)
 
@@ -89,6 +97,7 @@ class Workflow:
     steps: tuple[Step, ...]
     machine: Machine = field(init=False, repr=False)
     _by_key: dict[tuple[str, str], Step] = field(init=False, repr=False)
+    _roles_by_trigger: dict[str, frozenset[Role]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.machine = Machine(
@@ -108,6 +117,10 @@ class Workflow:
             ignore_invalid_triggers=False,
         )
         self._by_key = {(s.trigger, src.value): s for s in self.steps for src in s.sources}
+        self._roles_by_trigger = {}
+        for s in self.steps:
+            known = self._roles_by_trigger.get(s.trigger, frozenset())
+            self._roles_by_trigger[s.trigger] = known | s.roles
 
     @property
     def triggers(self) -> list[str]:
@@ -118,6 +131,10 @@ class Workflow:
 
     def resolve(self, trigger: str, state: str, role: Role, *, kind: str, key: object) -> Step:
         """The step ``role`` fires with ``trigger`` from ``state``, or a domain error."""
+        # A role that may never fire this trigger hears so, whatever the state.
+        roles = self._roles_by_trigger.get(trigger, frozenset())
+        if roles and role not in roles:
+            raise _wrong_role(roles, role, trigger, kind)
         candidates = self.machine.get_transitions(trigger=trigger, source=state)
         for transition in candidates:
             if _guards_pass(transition, role):
@@ -125,12 +142,7 @@ class Workflow:
                 assert found.dest.value == transition.dest
                 return found
         if candidates:
-            who = self._by_key[(trigger, state)].roles
-            names = " or ".join(sorted(ROLE_NAMES[r] for r in who))
-            raise NotAllowed(
-                f"Only {names} can {trigger.replace('_', ' ')} {_article(kind)} {kind}; "
-                f"you are signed in as {ROLE_NAMES[role]}."
-            )
+            raise _wrong_role(self._by_key[(trigger, state)].roles, role, trigger, kind)
         allowed = [s.trigger for s in self.allowed(state, role)]
         raise TransitionNotAllowed(kind, key, trigger, state, allowed)
 
