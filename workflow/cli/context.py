@@ -77,6 +77,13 @@ class CliState:
     def factory(self) -> sessionmaker[Session]:
         return session_factory(self.engine)
 
+    def close(self) -> None:
+        """Release the database connections (once the command is done)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+            del self.__dict__["engine"]
+            self.__dict__.pop("factory", None)
+
     def now(self, override: str | None = None) -> datetime:
         return parse_now(override or self.now_override)
 

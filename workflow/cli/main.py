@@ -24,6 +24,7 @@ db = typer.Typer(help="The database: create or upgrade the schema.", no_args_is_
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     now: Annotated[
         str | None,
         typer.Option(
@@ -32,7 +33,8 @@ def main(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    reset_state(now_override=now, json=as_json)
+    state = reset_state(now_override=now, json=as_json)
+    ctx.call_on_close(state.close)
 
 
 @db.command("upgrade")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -48,19 +50,23 @@ def ensure_year(session: Session, settings: Settings, year: int, now: datetime) 
     if calls:
         return calls
     opens, closes, deadline = annual_rule(settings).dates(year)
-    call = Call(
-        name=str(year),
-        opens_on=opens,
-        closes_on=closes,
-        commission_deadline=deadline,
-        quota=settings.calls.quota,
-        timezone=settings.calls.timezone,
-        generated=True,
-        created_at=now,
-    )
-    session.add(call)
-    flush(session, "call", call.name)
-    return [call]
+    values = {
+        "name": str(year),
+        "opens_on": opens,
+        "closes_on": closes,
+        "commission_deadline": deadline,
+        "quota": settings.calls.quota,
+        "timezone": settings.calls.timezone,
+        "generated": True,
+        "cancel_reason": "",
+        "created_at": now,
+        "version": 1,
+    }
+    # Several processes may generate the same year at once: the name is unique, the
+    # first insert wins and the others read its row.
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(Call).values(**values).on_conflict_do_nothing(index_elements=["name"]))
+    return _calls_in_year(session, year)
 
 
 def current_or_next(session: Session, settings: Settings, now: datetime) -> Call | None:

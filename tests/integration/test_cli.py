@@ -1,0 +1,112 @@
+"""The ``gnlc`` command as a script would use it: exit codes, one-line errors, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from workflow.cli.main import app
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+FORM = [
+    "--motivation", "Jelgava wants every resident learning.",
+    "--plan", "Festivals, a map of providers, yearly monitoring.",
+    "--challenge", "governance=3", "--challenge", "funding=4", "--challenge", "partnerships=2",
+    "--challenge", "monitoring=3", "--challenge", "inclusion=4",
+    "--signed-by", "Andris Rāviņš",
+]  # fmt: skip
+
+
+@pytest.fixture
+def gnlc(db_url: str, tmp_path: Path) -> CliRunner:
+    runner = CliRunner(
+        env={"GNLC_DATABASE__URL": db_url, "GNLC_MAIL__MAILDIR": str(tmp_path / "mail")}
+    )
+    for kind in ("countries", "cities"):
+        result = runner.invoke(app, ["import", kind, str(EXAMPLES / f"{kind}.csv")])
+        assert result.exit_code == 0, result.output
+    return runner
+
+
+def run(runner: CliRunner, *args: str, code: int = 0) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == code, (args, result.output)
+    return result.output
+
+
+def test_the_seed_route_by_command(gnlc: CliRunner) -> None:
+    out = run(gnlc, "app", "new", "--as", "city:Jelgava", "--now", "2019-04-09", *FORM, "--json")
+    app_id = json.loads(out)["id"]
+    assert json.loads(out)["call"] == "2019"
+    run(gnlc, "app", "submit", str(app_id), "--as", "city:Jelgava", "--now", "2019-04-09")
+    run(gnlc, "app", "endorse", str(app_id), "--as", "commission:LV", "--now", "2019-05-10")
+    run(gnlc, "app", "start-review", str(app_id), "--as", "institute", "--now", "2019-06-01")
+    run(gnlc, "app", "admit", str(app_id), "--as", "institute", "--now", "2019-09-01")
+    shown = json.loads(run(gnlc, "app", "show", str(app_id), "--json"))
+    assert shown["state"] == "admitted"
+    assert [(e["action"], e["role"]) for e in shown["history"]] == [
+        ("create", "city"), ("submit", "city"), ("endorse", "commission"),
+        ("start_review", "institute"), ("admit", "institute"),
+    ]  # fmt: skip
+    member = json.loads(run(gnlc, "member", "show", "Jelgava", "--count", "3", "--json"))
+    assert member["due_dates"] == ["2021-03-31", "2023-03-31", "2025-03-31"]
+
+
+def test_refusals_are_one_line_with_exit_code_1(gnlc: CliRunner) -> None:
+    out = run(gnlc, "app", "new", "--as", "city:Jelgava", "--now", "2019-04-09", *FORM, "--json")
+    app_id = json.loads(out)["id"]
+    late = gnlc.invoke(
+        app, ["app", "submit", str(app_id), "--as", "city:Jelgava", "--now", "2019-05-01"]
+    )
+    assert late.exit_code == 1
+    assert "01 March 2019 to 30 April 2019" in late.output
+    assert "Europe/Berlin" in late.output
+    assert "Traceback" not in late.output
+    wrong = gnlc.invoke(app, ["app", "endorse", str(app_id), "--as", "city:Jelgava"])
+    assert wrong.exit_code == 1
+    assert "Only the National Commission can endorse" in wrong.output
+    other = gnlc.invoke(app, ["app", "show", str(app_id), "--as", "city:Liepāja"])
+    assert other.exit_code == 1
+    assert "another city" in other.output
+    missing = gnlc.invoke(app, ["app", "submit", "999", "--as", "institute"])
+    assert missing.exit_code == 1
+    assert "No application 999" in missing.output
+
+
+def test_bad_settings_exit_2_and_name_the_key(db_url: str) -> None:
+    runner = CliRunner(env={"GNLC_DATABASE__URL": db_url, "GNLC_CALLS__QUOTA": "three"})
+    result = runner.invoke(app, ["call", "list"])
+    assert result.exit_code == 2
+    assert "calls.quota" in result.output
+
+
+def test_bad_csv_imports_nothing_and_names_the_line(gnlc: CliRunner, tmp_path: Path) -> None:
+    bad = tmp_path / "cities.csv"
+    bad.write_text(
+        "country,name,contact_email\nLV,Ogre,dome@ogre.lv\nLV,Tukums,not-an-email\n",
+        encoding="utf-8",
+    )
+    result = gnlc.invoke(app, ["import", "cities", str(bad)])
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "contact_email" in result.output
+    cities = json.loads(run(gnlc, "city", "list", "--json"))
+    assert "Ogre" not in {c["name"] for c in cities}
+
+
+def test_now_rejects_garbage(gnlc: CliRunner) -> None:
+    result = gnlc.invoke(app, ["call", "list", "--now", "next tuesday"])
+    assert result.exit_code == 1
+    assert "--now" in result.output
+
+
+def test_calls_listed_with_status_at_now(gnlc: CliRunner) -> None:
+    calls = json.loads(run(gnlc, "call", "list", "--now", "2019-04-30", "--json"))
+    by_name = {c["name"]: c for c in calls}
+    assert by_name["2019"]["status"] == "open"
+    assert by_name["2019"]["opens_on"] == "2019-03-01"
+    assert by_name["2019"]["closes_on"] == "2019-04-30"
+    assert by_name["2019"]["commission_deadline"] == "2019-05-30"
+    assert by_name["2020"]["status"] == "planned"
