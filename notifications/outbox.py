@@ -31,6 +31,8 @@ class Status:
     SENT = "sent"
     FAILED = "failed"  # a transient failure; retried at next_attempt_at
     DEAD = "dead"  # permanent failure or too many attempts; an operator decides
+    DISCARDED = "discarded"  # an operator gave up on a dead message; never sent
+    ALL = (PENDING, SENDING, SENT, FAILED, DEAD, DISCARDED)
 
 
 @dataclass(frozen=True)

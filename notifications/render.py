@@ -96,5 +96,8 @@ def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     subject = one_line("".join(template.blocks["subject"](ctx)))
     body = "".join(template.blocks["body"](template.new_context(values))).strip() + "\n"
     layout = env.get_template("_layout.html")
-    html = layout.render(subject=subject, body=_paragraphs_html(body), lang=used, **context)
+    # The layout's own names win over a context key of the same name.
+    html = layout.render(
+        {**context, "subject": subject, "body": _paragraphs_html(body), "lang": used}
+    )
     return Rendered(subject=subject, text=body, html=html, language=used)

@@ -17,8 +17,9 @@ from config import Settings
 from config.settings import check_timezone
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput, NotFound
-from workflow.models import City, Country, User
+from workflow.models import City, Country, Membership, User
 from workflow.services.common import audit, flush
+from workflow.services.memberships import import_member
 from workflow.states import Role
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -346,16 +347,14 @@ def import_members(
     progress: Progress | None = None,
 ) -> ImportResult:
     """Existing members: a city row plus its admission year or date."""
-    from workflow.services.memberships import import_member
-
     require_role(actor, Role.ADMIN, doing="import members")
     rows = _read_csv(text, ("country", "name", "contact_email", "admitted"), "members")
 
     def handle(row: dict[str, str]) -> bool:
         admitted = _admission_date(row["admitted"])
         city, _ = _city_from_row(session, actor, row, now)
-        before = city.id
-        membership = import_member(session, settings, actor, city, admitted_on=admitted, now=now)
-        return membership.city_id == before and membership.state_since == now
+        known = session.scalars(select(Membership.id).where(Membership.city_id == city.id)).first()
+        import_member(session, settings, actor, city, admitted_on=admitted, now=now)
+        return known is None
 
     return _run_rows(rows, "members", handle, progress)
