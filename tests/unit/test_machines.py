@@ -1,0 +1,243 @@
+"""The three workflow tables, checked against tables written out here from DOMAIN.md.
+
+Every (state, trigger, role) combination is tried: the expected ones lead where the table
+says; a trigger fired by a role that may not fire it from this state, or from any state,
+is NotAllowed; anything else (a role that could fire it, but not from this state, or an
+unknown trigger) is TransitionNotAllowed. The expected tables are literal, not computed
+from the code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.orm import Session
+
+from workflow.actors import SYSTEM, Actor
+from workflow.errors import InvalidInput, NotAllowed, TransitionNotAllowed
+from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow
+from workflow.services.common import fire
+from workflow.states import Role
+
+CITY, COMMISSION, INSTITUTE, ADMIN, SYS = (
+    Role.CITY,
+    Role.COMMISSION,
+    Role.INSTITUTE,
+    Role.ADMIN,
+    Role.SYSTEM,
+)
+
+#: (state, trigger) -> (destination, roles that may fire it)
+Table = dict[tuple[str, str], tuple[str, frozenset[Role]]]
+
+APPLICATION_TABLE: Table = {
+    # the seed's main route: city -> National Commission -> Institute
+    ("draft", "submit"): ("submitted", frozenset({CITY})),
+    ("returned", "submit"): ("submitted", frozenset({CITY})),
+    # the alternative route: straight to the Institute, endorsement attached
+    ("draft", "submit_direct"): ("forwarded", frozenset({CITY})),
+    ("returned", "submit_direct"): ("forwarded", frozenset({CITY})),
+    ("submitted", "endorse"): ("forwarded", frozenset({COMMISSION})),
+    ("submitted", "return_to_city"): ("returned", frozenset({COMMISSION})),
+    ("submitted", "decline"): ("declined", frozenset({COMMISSION})),
+    ("forwarded", "start_review"): ("under_review", frozenset({INSTITUTE})),
+    ("under_review", "admit"): ("admitted", frozenset({INSTITUTE})),
+    ("under_review", "not_admit"): ("not_admitted", frozenset({INSTITUTE})),
+    # an announced admission has been corrected at least once
+    ("admitted", "reopen"): ("under_review", frozenset({INSTITUTE})),
+    ("not_admitted", "reopen"): ("under_review", frozenset({INSTITUTE})),
+    ("draft", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("submitted", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("returned", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("forwarded", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("under_review", "withdraw"): ("withdrawn", frozenset({CITY})),
+    # a draft never submitted before the window closed
+    ("draft", "expire"): ("expired", frozenset({SYS})),
+    ("returned", "expire"): ("expired", frozenset({SYS})),
+}
+APPLICATION_STATES = {
+    "draft",
+    "submitted",
+    "returned",
+    "declined",
+    "forwarded",
+    "under_review",
+    "admitted",
+    "not_admitted",
+    "withdrawn",
+    "expired",
+}
+
+MEMBERSHIP_TABLE: Table = {
+    ("active", "mark_overdue"): ("overdue", frozenset({SYS})),
+    ("overdue", "mark_inactive"): ("inactive", frozenset({SYS})),
+    ("overdue", "restore"): ("active", frozenset({SYS})),
+    ("inactive", "restore"): ("active", frozenset({SYS})),
+    ("active", "remove"): ("removed", frozenset({INSTITUTE})),
+    ("overdue", "remove"): ("removed", frozenset({INSTITUTE})),
+    ("inactive", "remove"): ("removed", frozenset({INSTITUTE})),
+    ("removed", "reinstate"): ("active", frozenset({INSTITUTE})),
+    ("active", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("overdue", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("inactive", "withdraw"): ("withdrawn", frozenset({CITY})),
+}
+MEMBERSHIP_STATES = {"active", "overdue", "inactive", "removed", "withdrawn"}
+
+REPORT_TABLE: Table = {
+    ("open", "submit"): ("submitted", frozenset({CITY})),
+    ("overdue", "submit"): ("submitted", frozenset({CITY})),  # late, recorded as late
+    ("returned", "submit"): ("submitted", frozenset({CITY})),
+    ("submitted", "accept"): ("accepted", frozenset({INSTITUTE})),
+    ("submitted", "return_for_revision"): ("returned", frozenset({INSTITUTE})),
+    ("open", "mark_overdue"): ("overdue", frozenset({SYS})),
+}
+REPORT_STATES = {"open", "overdue", "submitted", "accepted", "returned"}
+
+NEEDS_COMMENT = {
+    "application": {"return_to_city", "decline", "not_admit", "reopen"},
+    "membership": {"remove", "reinstate"},
+    "report": {"return_for_revision"},
+}
+
+CASES = [
+    pytest.param(APPLICATION, APPLICATION_TABLE, APPLICATION_STATES, "draft", id="application"),
+    pytest.param(MEMBERSHIP, MEMBERSHIP_TABLE, MEMBERSHIP_STATES, "active", id="membership"),
+    pytest.param(REPORT, REPORT_TABLE, REPORT_STATES, "open", id="report"),
+]
+#: Triggers no table has, tried too: auto transitions and other machines' names.
+FOREIGN_TRIGGERS = ("to_draft", "to_active", "to_open", "approve", "endorse", "accept")
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_states_triggers_and_initial_state(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    assert {s.value for s in workflow.states} == states
+    assert workflow.initial.value == initial
+    assert set(workflow.triggers) == {trigger for _, trigger in table}
+    edges = {(src, trigger): (dest, roles) for src, trigger, dest, roles in workflow.edges()}
+    assert edges == table
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_every_state_trigger_role_combination(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    triggers = sorted({t for _, t in table} | set(FOREIGN_TRIGGERS))
+    checked = 0
+    for state, trigger, role in itertools.product(sorted(states), triggers, Role):
+        checked += 1
+        expected = table.get((state, trigger))
+        ever = frozenset().union(*(r for (_, t), (_, r) in table.items() if t == trigger))
+        if expected is not None and role in expected[1]:
+            step = workflow.resolve(trigger, state, role, kind=workflow.name, key=7)
+            assert step.dest.value == expected[0], (state, trigger, role)
+        elif expected is not None or (ever and role not in ever):
+            # the trigger exists from this state for another role, or this role may never
+            # fire it at all: either way the answer is about the role, not the state
+            with pytest.raises(NotAllowed, match=r"Only .* can"):
+                workflow.resolve(trigger, state, role, kind=workflow.name, key=7)
+        else:
+            with pytest.raises(TransitionNotAllowed) as refused:
+                workflow.resolve(trigger, state, role, kind=workflow.name, key=7)
+            assert refused.value.state == state
+            assert refused.value.action == trigger
+    assert checked == len(states) * len(triggers) * len(Role)
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_allowed_lists_exactly_the_expected_triggers(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    for state, role in itertools.product(sorted(states), Role):
+        expected = sorted(t for (s, t), (_, roles) in table.items() if s == state and role in roles)
+        listed = [step.trigger for step in workflow.allowed(state, role)]
+        assert sorted(listed) == expected, (state, role)
+        assert len(listed) == len(set(listed))
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_refusal_names_the_actions_allowed_now(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    for (state, trigger), (_, roles) in table.items():
+        role = min(roles)
+        others = [t for (s, t), (_, r) in table.items() if s == state and role in r]
+        with pytest.raises(TransitionNotAllowed) as refused:
+            workflow.resolve("to_" + state, state, role, kind=workflow.name, key=1)
+        for other in others:
+            assert other in str(refused.value)
+        assert trigger in others
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_no_auto_transitions(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    machine = workflow.machine
+    assert machine.auto_transitions is False
+    for state in states:
+        assert not hasattr(machine, f"to_{state}")
+        assert not any(t.startswith("to_") for t in machine.get_triggers(state))
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_comment_required_exactly_where_expected(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    needing = {s.trigger for s in workflow.steps if s.needs_comment}
+    assert needing == NEEDS_COMMENT[workflow.name]
+
+
+def test_mermaid_diagram_draws_every_edge() -> None:
+    diagram = APPLICATION.to_mermaid()
+    assert diagram.startswith("stateDiagram-v2")
+    assert "[*] --> draft" in diagram
+    assert "submitted --> forwarded: endorse (commission)" in diagram
+    assert diagram.count("-->") == len(APPLICATION_TABLE) + 1
+
+
+@dataclass
+class Record:
+    """A stand-in for a row: what ``fire`` reads and writes."""
+
+    id: int
+    version: int
+    state: str
+
+
+@pytest.mark.parametrize(
+    ("actor", "trigger", "error"),
+    [
+        (Actor(Role.CITY, "city", city_id=1), "endorse", NotAllowed),
+        (Actor(Role.COMMISSION, "c", country_code="LV"), "admit", NotAllowed),
+        (Actor(Role.INSTITUTE, "uil"), "admit", TransitionNotAllowed),
+        (SYSTEM, "endorse", NotAllowed),
+        (Actor(Role.CITY, "city", city_id=1), "submit", TransitionNotAllowed),
+        (Actor(Role.INSTITUTE, "uil"), "to_forwarded", TransitionNotAllowed),
+    ],
+)
+def test_failed_transition_leaves_the_state_unchanged(
+    actor: Actor, trigger: str, error: type[Exception]
+) -> None:
+    record = Record(id=3, version=5, state="submitted")
+    with Session() as session:
+        with pytest.raises(error):
+            fire(session, APPLICATION, record, trigger, actor, now=_now())
+        assert not session.new
+    assert record == Record(id=3, version=5, state="submitted")
+
+
+def test_comment_missing_leaves_the_state_unchanged() -> None:
+    record = Record(id=3, version=1, state="submitted")
+    commission = Actor(Role.COMMISSION, "c", country_code="LV")
+    with Session() as session, pytest.raises(InvalidInput, match="needs a comment"):
+        fire(session, APPLICATION, record, "decline", commission, now=_now(), comment="  ")
+    assert record.state == "submitted"
+
+
+def _now() -> datetime:
+    return datetime(2027, 3, 2, tzinfo=UTC)
