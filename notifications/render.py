@@ -67,6 +67,9 @@ def occasions() -> list[str]:
 
 def _date_formatter(language: str) -> Any:
     def fmt(value: date | datetime) -> str:
+        if not isinstance(value, date):
+            str(value)  # a missing variable (StrictUndefined) raises its own error here
+            raise TypeError(f"date() expects a date or datetime, got {value!r}")
         day = value.date() if isinstance(value, datetime) else value
         return str(format_date(day, format="long", locale=language))
 

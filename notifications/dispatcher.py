@@ -1,0 +1,373 @@
+"""The dispatcher: claim due outbox rows, send them concurrently, record each outcome.
+
+One pass (:func:`dispatch_once`) claims batches of due rows in short transactions (on
+PostgreSQL ``FOR UPDATE SKIP LOCKED``, so several dispatchers share the work; SQLite
+serialises writers with ``BEGIN IMMEDIATE``). A claim sets ``status='sending'`` with a
+lease (``claimed_until``) and counts the attempt; a dispatcher that dies mid-batch
+leaves rows whose lease runs out, and the next pass takes them again with the same
+Message-ID. Outcomes are recorded as they arrive, a few at a time: a row becomes
+``sent`` only after the server accepted it; a transient failure waits with exponential
+backoff; a permanent one, or too many attempts, parks the row as ``dead`` for an
+operator (:func:`retry`, :func:`discard`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from notifications.compose import MalformedMessage, compose
+from notifications.outbox import Status
+from notifications.senders import PermanentSendError, Sender, SendError, build_sender, classify
+from workflow.db import transaction
+from workflow.errors import InvalidInput, NotFound
+from workflow.models import OutboxMessage
+
+log = logging.getLogger(__name__)
+#: A failed message waits at least this long, so one pass never retries its own failures.
+MIN_BACKOFF_SECONDS = 1.0
+JITTER = 0.1
+
+
+@dataclass(frozen=True)
+class DispatchResult:
+    """What one pass did: accepted by the server, to be retried, parked as dead."""
+
+    sent: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    def __add__(self, other: DispatchResult) -> DispatchResult:
+        return DispatchResult(
+            self.sent + other.sent, self.retried + other.retried, self.dead + other.dead
+        )
+
+    @property
+    def total(self) -> int:
+        return self.sent + self.retried + self.dead
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, detached from its session (it crosses threads and tasks)."""
+
+    id: int
+    recipient: str
+    to_addrs: list[str]
+    cc_addrs: list[str]
+    subject: str
+    language: str
+    message_id: str
+    body_text: str
+    body_html: str
+    attempts: int  # including the one about to be made
+    lease: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claimed: Claimed
+    error: SendError | None = None
+
+
+@dataclass
+class _Pass:
+    sent: list[int] = field(default_factory=list)
+    result: DispatchResult = field(default_factory=DispatchResult)
+
+
+def backoff_seconds(attempts: int, settings: Settings, jitter: float = 0.0) -> float:
+    """How long to wait after the ``attempts``-th attempt failed: base, 2 base, 4 base, ...
+    capped at the maximum; ``jitter`` (0 to 1) adds up to 10% so retries spread out."""
+    d = settings.dispatcher
+    delay = min(d.backoff_max_seconds, d.backoff_base_seconds * 2.0 ** max(attempts - 1, 0))
+    return max(MIN_BACKOFF_SECONDS, delay * (1.0 + JITTER * jitter))
+
+
+def _due(now: datetime) -> object:
+    m = OutboxMessage
+    return or_(
+        and_(m.status.in_([Status.PENDING, Status.FAILED]), m.next_attempt_at <= now),
+        # A dispatcher died while holding these: its lease has run out.
+        and_(m.status == Status.SENDING, m.claimed_until < now),
+    )
+
+
+def claim(
+    factory: sessionmaker[Session], settings: Settings, *, now: datetime, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due rows for this dispatcher, in one short transaction."""
+    m = OutboxMessage
+    lease = now + timedelta(seconds=settings.dispatcher.claim_timeout_seconds)
+    with transaction(factory) as session:
+        rows = session.scalars(
+            select(m)
+            .where(_due(now))  # type: ignore[arg-type]
+            .order_by(m.next_attempt_at, m.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not rows:
+            return []
+        session.execute(
+            update(m)
+            .where(m.id.in_([r.id for r in rows]))
+            .values(status=Status.SENDING, claimed_until=lease, attempts=m.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return [
+            Claimed(
+                id=r.id,
+                recipient=r.recipient,
+                to_addrs=list(r.to_addrs),
+                cc_addrs=list(r.cc_addrs),
+                subject=r.subject,
+                language=r.language,
+                message_id=r.message_id,
+                body_text=r.body_text,
+                body_html=r.body_html,
+                attempts=r.attempts + 1,
+                lease=lease,
+            )
+            for r in rows
+        ]
+
+
+def record(
+    factory: sessionmaker[Session], settings: Settings, outcomes: Sequence[Outcome], now: datetime
+) -> DispatchResult:
+    """Write the outcomes of some sends in one short transaction."""
+    table = cast(Table, OutboxMessage.__table__)
+    sent = [o.claimed.id for o in outcomes if o.error is None]
+    failures = []
+    retried = dead = 0
+    for o in outcomes:
+        if o.error is None:
+            continue
+        c = o.claimed
+        give_up = isinstance(o.error, PermanentSendError) or (
+            c.attempts >= settings.dispatcher.max_attempts
+        )
+        if give_up:
+            dead += 1
+        else:
+            retried += 1
+        wait = backoff_seconds(c.attempts, settings, random.random())
+        failures.append(
+            {
+                "b_id": c.id,
+                "b_lease": c.lease,
+                "b_status": Status.DEAD if give_up else Status.FAILED,
+                "b_next": now if give_up else now + timedelta(seconds=wait),
+                "b_error": f"attempt {c.attempts}: {o.error}"[:2000],
+            }
+        )
+    with transaction(factory) as session:
+        if sent:
+            # Accepted by the server: true whoever holds the lease now.
+            session.execute(
+                update(table)
+                .where(table.c.id.in_(sent))
+                .values(status=Status.SENT, sent_at=now, claimed_until=None, last_error="")
+            )
+        if failures:
+            # Only while the lease is still ours: a row taken over meanwhile is not ours.
+            session.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("b_id"),
+                    table.c.status == Status.SENDING,
+                    table.c.claimed_until == bindparam("b_lease", type_=table.c.claimed_until.type),
+                )
+                .values(
+                    status=bindparam("b_status"),
+                    next_attempt_at=bindparam("b_next", type_=table.c.next_attempt_at.type),
+                    last_error=bindparam("b_error"),
+                    claimed_until=None,
+                ),
+                failures,
+            )
+    return DispatchResult(sent=len(sent), retried=retried, dead=dead)
+
+
+async def _attempt(item: Claimed, settings: Settings, sender: Sender, now: datetime) -> Outcome:
+    try:
+        message = compose(item, settings, now)
+    except MalformedMessage as exc:
+        return Outcome(item, PermanentSendError(str(exc)))
+    try:
+        await sender.send(message, item.recipient)
+    except SendError as exc:
+        return Outcome(item, exc)
+    except Exception as exc:  # a sender bug must not lose the row: count it as transient
+        return Outcome(item, classify(exc))
+    return Outcome(item)
+
+
+async def dispatch_once(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    sender: Sender,
+    *,
+    now: datetime,
+    worker: str,
+    limit: int | None = None,
+) -> DispatchResult:
+    """Send everything due at ``now`` (at most ``limit`` messages) through an open sender.
+
+    Batches are claimed ahead while the previous one is still sending, so the sender's
+    connections stay busy; outcomes are recorded by one task while sending goes on.
+    """
+    concurrency = max(1, sender.concurrency)
+    # Twice as many workers as connections: while some wait for the server, others
+    # compose the next messages, so a freed connection is used again at once.
+    workers = 2 * concurrency
+    batch = settings.dispatcher.batch_size
+    work: asyncio.Queue[Claimed | None] = asyncio.Queue()
+    outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
+    room = asyncio.Event()
+
+    async def feeder() -> None:
+        claimed_total = 0
+        while limit is None or claimed_total < limit:
+            want = batch if limit is None else min(batch, limit - claimed_total)
+            items = await asyncio.to_thread(claim, factory, settings, now=now, limit=want)
+            for item in items:
+                work.put_nowait(item)
+            claimed_total += len(items)
+            if len(items) < want:
+                break
+            while work.qsize() > workers:  # claim the next batch when this one runs low
+                room.clear()
+                await room.wait()
+        for _ in range(workers):
+            work.put_nowait(None)
+
+    async def sender_worker() -> None:
+        while (item := await work.get()) is not None:
+            if work.qsize() <= workers:
+                room.set()
+            outcomes.put_nowait(await _attempt(item, settings, sender, now))
+
+    async def recorder() -> DispatchResult:
+        total = DispatchResult()
+        done = False
+        while not done:
+            items = [await outcomes.get()]
+            while not outcomes.empty():
+                items.append(outcomes.get_nowait())
+            done = None in items
+            ready = [o for o in items if o is not None]
+            if ready:
+                total += await asyncio.to_thread(record, factory, settings, ready, now)
+        return total
+
+    async def producers() -> None:
+        await asyncio.gather(feeder(), *(sender_worker() for _ in range(workers)))
+        outcomes.put_nowait(None)
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(producers())
+        recording = group.create_task(recorder())
+    result = recording.result()
+    if result.total:
+        log.info(
+            "dispatcher %s: %d sent, %d to retry, %d dead",
+            worker,
+            result.sent,
+            result.retried,
+            result.dead,
+        )
+    return result
+
+
+def dispatch(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime,
+    worker: str,
+    sender: Sender | None = None,
+    limit: int | None = None,
+) -> DispatchResult:
+    """One pass from synchronous code (the scheduler, the CLI): open, send, close."""
+    chosen = sender if sender is not None else build_sender(settings)
+
+    async def run() -> DispatchResult:
+        async with chosen:
+            return await dispatch_once(
+                factory, settings, chosen, now=now, worker=worker, limit=limit
+            )
+
+    return asyncio.run(run())
+
+
+# Operator actions: the caller owns the transaction.
+
+
+def find_message(session: Session, ref: str | int, *, lock: bool = False) -> OutboxMessage:
+    """A message by its number or its Message-ID (with or without the angle brackets)."""
+    m = OutboxMessage
+    text = str(ref).strip()
+    if text.isdigit():
+        query = select(m).where(m.id == int(text))
+    else:
+        wanted = text if text.startswith("<") else f"<{text}>"
+        query = select(m).where(m.message_id == wanted)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFound("outbox message", ref)
+    return found
+
+
+def list_messages(
+    session: Session, status: str | None = None, limit: int = 50
+) -> list[OutboxMessage]:
+    """The newest messages first, optionally only those in ``status``."""
+    if status is not None and status not in Status.ALL:
+        raise InvalidInput(f"Unknown status {status!r}; use one of: {', '.join(Status.ALL)}.")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+    if status is not None:
+        query = query.where(OutboxMessage.status == status)
+    return list(session.scalars(query))
+
+
+def retry(session: Session, ref: str | int, now: datetime) -> OutboxMessage:
+    """Send a dead, failed or discarded message again at the next pass, attempts reset."""
+    message = find_message(session, ref, lock=True)
+    if message.status not in (Status.DEAD, Status.FAILED, Status.DISCARDED):
+        raise InvalidInput(
+            f"Outbox message {message.id} is {message.status}; only dead, failed or "
+            "discarded messages can be retried."
+        )
+    message.status = Status.PENDING
+    message.attempts = 0
+    message.next_attempt_at = now
+    message.claimed_until = None
+    session.flush()
+    return message
+
+
+def discard(session: Session, ref: str | int) -> OutboxMessage:
+    """Give up on a dead (or failed) message for good; ``retry`` can still revive it."""
+    message = find_message(session, ref, lock=True)
+    if message.status not in (Status.DEAD, Status.FAILED):
+        raise InvalidInput(
+            f"Outbox message {message.id} is {message.status}; only dead or failed "
+            "messages can be discarded."
+        )
+    message.status = Status.DISCARDED
+    message.claimed_until = None
+    session.flush()
+    return message

@@ -1,0 +1,233 @@
+"""Where composed messages go: an SMTP server, a Maildir folder, or memory (unit tests).
+
+A sender delivers one message to one envelope recipient and either returns (the
+server accepted it) or raises :class:`TransientSendError` (try again later: 4xx,
+connection trouble, timeouts) or :class:`PermanentSendError` (5xx: retrying the same
+message will not help). The dispatcher decides what each outcome means for the row.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import mailbox
+from email import policy
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import Protocol, Self
+
+import aiosmtplib
+
+from config import Settings
+from config.settings import SmtpSettings
+
+log = logging.getLogger(__name__)
+#: How a message is written on the wire: CRLF, headers folded and encoded as 7-bit.
+WIRE = policy.SMTP
+
+
+class SendError(Exception):
+    """Delivery of one message to one recipient failed."""
+
+
+class TransientSendError(SendError):
+    """The server or the connection failed for now; the same message may succeed later."""
+
+
+class PermanentSendError(SendError):
+    """The server refused the message for good (5xx); an operator has to look at it."""
+
+
+class Sender(Protocol):
+    """Delivers composed messages; use as ``async with sender: await sender.send(...)``."""
+
+    @property
+    def concurrency(self) -> int:
+        """How many sends may usefully run at once (the SMTP pool size)."""
+        ...
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def send(self, message: EmailMessage, recipient: str) -> None: ...
+    async def __aenter__(self) -> Sender: ...
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+
+class _Lifecycle:
+    concurrency = 1
+
+    async def open(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+
+def classify(exc: BaseException) -> SendError:
+    """The dispatcher's view of an aiosmtplib or network error."""
+    if isinstance(exc, SendError):
+        return exc
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
+        if codes and all(c >= 500 for c in codes):
+            return PermanentSendError(f"recipient refused: {text}")
+        return TransientSendError(f"recipient deferred: {text}")
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        # A wrong password is the operator's to fix; the messages themselves are fine.
+        return TransientSendError(f"SMTP login failed ({exc.code} {exc.message}); check smtp.*")
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = f"{exc.code} {exc.message}"
+        if 500 <= exc.code < 600:
+            return PermanentSendError(f"server refused: {text}")
+        return TransientSendError(f"server deferred: {text}")
+    if isinstance(exc, aiosmtplib.SMTPException | OSError | TimeoutError):
+        return TransientSendError(f"{type(exc).__name__}: {exc}".rstrip(": "))
+    return TransientSendError(f"unexpected {type(exc).__name__}: {exc}")
+
+
+class SmtpSender(_Lifecycle):
+    """SMTP over a small pool of reused aiosmtplib connections.
+
+    Connections are opened on first use and kept; one that broke (or failed a send) is
+    dropped and a fresh one opened for the next message, so a restarted server is picked
+    up again without restarting the dispatcher.
+    """
+
+    def __init__(self, smtp: SmtpSettings, envelope_from: str, pool_size: int | None = None):
+        self.smtp = smtp
+        self.envelope_from = envelope_from
+        self.pool_size = pool_size or smtp.pool_size
+        self.concurrency = self.pool_size
+        self._idle: asyncio.LifoQueue[aiosmtplib.SMTP | None] | None = None
+        self._clients: set[aiosmtplib.SMTP] = set()
+
+    async def open(self) -> None:
+        self._idle = asyncio.LifoQueue()
+        for _ in range(self.pool_size):
+            self._idle.put_nowait(None)
+
+    async def close(self) -> None:
+        clients, self._clients = list(self._clients), set()
+        for client in clients:
+            await self._drop(client, polite=True)
+        self._idle = None
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        s = self.smtp
+        client = aiosmtplib.SMTP(
+            hostname=s.host,
+            port=s.port,
+            use_tls=s.security == "tls",
+            start_tls=True if s.security == "starttls" else False if s.security == "none" else None,
+            username=s.username or None,
+            password=(s.password.get_secret_value() or None) if s.username else None,
+            timeout=s.timeout_seconds,
+        )
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
+        self._clients.add(client)
+        return client
+
+    async def _drop(self, client: aiosmtplib.SMTP, *, polite: bool = False) -> None:
+        self._clients.discard(client)
+        try:
+            if polite and client.is_connected:
+                await client.quit(timeout=min(self.smtp.timeout_seconds, 5.0))
+        except Exception as exc:  # a connection on its way out: nothing left to save
+            log.debug("closing an SMTP connection: %s", exc)
+        finally:
+            client.close()
+
+    async def send(self, message: EmailMessage, recipient: str) -> None:
+        if self._idle is None:
+            raise RuntimeError("SmtpSender used before open(); use 'async with sender:'")
+        idle = self._idle
+        # Flattened before taking a connection: the connection then only waits for the server.
+        data = message.as_bytes(policy=WIRE)
+        client = await idle.get()
+        try:
+            if client is None or not client.is_connected:
+                if client is not None:
+                    await self._drop(client)
+                client = None
+                client = await self._connect()
+            errors, _ = await client.sendmail(self.envelope_from, [recipient], data)
+            if errors:  # not reached with one recipient: a refusal raises; kept for safety
+                code, text = errors[recipient]
+                raise aiosmtplib.SMTPResponseException(code, text)
+        except BaseException as exc:
+            if client is not None:
+                await self._drop(client)
+                client = None
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise classify(exc) from exc
+        finally:
+            idle.put_nowait(client)
+
+
+class MaildirSender(_Lifecycle):
+    """Writes each copy into a Maildir folder (the embedded default; no server needed).
+
+    A ``Delivered-To`` header tells whose copy a file is, since the To and Cc headers
+    show everyone.
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self._box: mailbox.Maildir | None = None
+
+    async def open(self) -> None:
+        for sub in ("tmp", "new", "cur"):
+            (self.path / sub).mkdir(parents=True, exist_ok=True)
+        self._box = mailbox.Maildir(self.path, create=True)
+
+    async def send(self, message: EmailMessage, recipient: str) -> None:
+        if self._box is None:
+            await self.open()
+        assert self._box is not None
+        own = mailbox.MaildirMessage(message)  # a copy: the caller's message stays as it was
+        own["Delivered-To"] = recipient
+        try:
+            # In this thread: Maildir names its files with a per-process counter.
+            self._box.add(own)
+        except OSError as exc:
+            raise TransientSendError(f"cannot write to Maildir {self.path}: {exc}") from exc
+
+
+class MemorySender(_Lifecycle):
+    """Keeps what it was given; for pure unit tests only. ``fail`` maps a recipient to the
+    error its sends raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, EmailMessage]] = []
+        self.fail: dict[str, SendError] = {}
+
+    async def send(self, message: EmailMessage, recipient: str) -> None:
+        error = self.fail.get(recipient)
+        if error is not None:
+            raise error
+        self.sent.append((recipient, message))
+
+
+def build_sender(settings: Settings) -> Sender:
+    """The sender named by ``mail.sender``."""
+    if settings.mail.sender == "smtp":
+        return SmtpSender(settings.smtp, settings.mail.from_address)
+    return MaildirSender(settings.mail.maildir)
