@@ -1,0 +1,327 @@
+"""Every role against every page and action, by page and by API, on a live portal.
+
+Roles: anonymous, city A (Jelgava, LV), city B (Lyon, FR), Commission LV, Commission FR,
+Institute, administrator. Subjects: Jelgava's submitted application (pages) and Ogre's
+(LV, API), Valmiera's membership and its submitted report. The expected status of every
+cell is written below; the roles act in a fixed order, mostly with the one allowed last, so each
+refusal before it is tested on the unchanged record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from tests.e2e.clients import ACCOUNTS, Visitor, visitor
+from tests.e2e.live import Live, live_portal
+from web.portal import uploads_folder
+from web.uploads import store_signed_form
+from workflow.db import transaction, upgrade
+from workflow.models import City, Membership, Report, User
+from workflow.services import applications as apps
+from workflow.services import directory
+from workflow.states import ReportState
+
+ROLES = tuple(ACCOUNTS)
+PDF = b"%PDF-1.4\n%%EOF\n"
+START = datetime(2027, 3, 10, 9, tzinfo=UTC)
+
+
+@dataclass
+class Subjects:
+    page_app: int  # Jelgava's application, submitted, with its signed PDF
+    api_app: int  # Ogre's application (LV), submitted
+    membership: int  # Valmiera (LV)
+    report: int  # Valmiera's submitted report
+
+
+@dataclass
+class Matrix:
+    live: Live
+    subjects: Subjects
+    people: dict[str, Visitor]
+
+
+def _submitted(live: Live, city: City, actor_email: str | None = None) -> int:
+    with transaction(live.factory) as session:
+        if actor_email is None:
+            user = directory.create_user(
+                session,
+                directory.actor_for(
+                    session.scalars(select(User).where(User.role == "admin")).one()
+                ),
+                email=f"{city.name.lower()}@example.org",
+                name=f"{city.name} focal point",
+                role="city",
+                city_id=city.id,
+                now=START,
+            )
+        else:
+            user = directory.user_by_email(session, actor_email)
+        actor = directory.actor_for(user)
+        app = apps.create_draft(
+            session,
+            live.settings,
+            actor,
+            now=START,
+            motivation="Learning for all.",
+            implementation_plan="A plan.",
+            challenges=dict.fromkeys(apps.CHALLENGES, 2),
+            signed_by="The Mayor",
+        )
+        store_signed_form(
+            session,
+            live.settings,
+            actor,
+            app.id,
+            filename="signed.pdf",
+            data=PDF,
+            folder=uploads_folder(live.settings),
+            now=START,
+        )
+        apps.submit(session, live.settings, actor, app.id, now=START)
+        return app.id
+
+
+@pytest.fixture(scope="module")
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
+    folder: Path = tmp_path_factory.mktemp("authz")
+    url = f"sqlite:///{folder / 'gnlc.db'}"
+    upgrade(url)
+    with live_portal(url, folder, START) as live:
+        with transaction(live.factory) as session:
+            admin = directory.actor_for(directory.user_by_email(session, "admin@example.org"))
+            ogre = directory.upsert_city(
+                session,
+                admin,
+                country_code="LV",
+                name="Ogre",
+                contact_email="dome@ogre.lv",
+                mayor_name="Mayor of Ogre",
+                mayor_title="Mayor",
+                contact_name="Ogre focal point",
+                now=START,
+            )
+            jelgava = session.scalars(select(City).where(City.name == "Jelgava")).one()
+            valmiera = session.scalars(select(City).where(City.name == "Valmiera")).one()
+            membership = session.scalars(
+                select(Membership).where(Membership.city_id == valmiera.id)
+            ).one()
+            report = session.scalars(
+                select(Report).where(
+                    Report.membership_id == membership.id,
+                    Report.state == ReportState.SUBMITTED.value,
+                )
+            ).one()
+            ids = (membership.id, report.id)
+        subjects = Subjects(
+            page_app=_submitted(live, jelgava, "jelgava@example.org"),
+            api_app=_submitted(live, ogre),
+            membership=ids[0],
+            report=ids[1],
+        )
+        people = {role: visitor(live.url, email) for role, email in ACCOUNTS.items()}
+        yield Matrix(live, subjects, people)
+        for person in people.values():
+            person.close()
+
+
+def expect(codes: str) -> dict[str, int]:
+    """'303 200 403 ...' in the order of ROLES."""
+    values = [int(c) for c in codes.split()]
+    assert len(values) == len(ROLES)
+    return dict(zip(ROLES, values, strict=True))
+
+
+#                                                 anon city_a city_b com_lv com_fr inst admin
+PAGES: list[tuple[str, str]] = [
+    ("/", "                                         303  200    200    200    200    200  200"),
+    ("/applications", "                             303  200    200    200    200    200  200"),
+    ("/applications/{page_app}", "                  303  200    403    200    403    200  200"),
+    ("/applications/{page_app}/signed-form", "      303  200    403    200    403    200  200"),
+    ("/applications/{page_app}/edit", "             303  200    403    403    403    403  403"),
+    ("/applications/new", "                         303  200    200    403    403    403  403"),
+    ("/applications/999999", "                      303  404    404    404    404    404  404"),
+    ("/members", "                                  303  200    200    200    200    200  200"),
+    ("/members/{membership}", "                     303  403    403    200    403    200  200"),
+    ("/reports/{report}", "                         303  403    403    200    403    200  200"),
+    ("/reports", "                                  303  403    403    403    403    200  200"),
+    ("/admin/calls", "                              303  403    403    403    403    200  200"),
+    ("/admin/countries", "                          303  403    403    403    403    403  200"),
+    ("/admin/users", "                              303  403    403    403    403    403  200"),
+    ("/workflow", "                                 303  200    200    200    200    200  200"),
+]
+API_READS: list[tuple[str, str]] = [
+    ("/api/v1/me", "                                401  200    200    200    200    200  200"),
+    ("/api/v1/applications", "                      401  200    200    200    200    200  200"),
+    ("/api/v1/applications/{page_app}", "           401  200    403    200    403    200  200"),
+    ("/api/v1/applications/{api_app}/history", "    401  403    403    200    403    200  200"),
+    ("/api/v1/members", "                           401  200    200    200    200    200  200"),
+    ("/api/v1/members/{membership}/reports", "      401  403    403    200    403    200  200"),
+    ("/api/v1/reports/{report}", "                  401  403    403    200    403    200  200"),
+    ("/api/v1/reports", "                           401  403    403    403    403    200  200"),
+    ("/api/v1/calls", "                             401  403    403    403    403    200  200"),
+    ("/api/v1/countries", "                         401  200    200    200    200    200  200"),
+    ("/api/v1/users", "                             401  403    403    403    403    403  200"),
+    ("/api/v1/workflows/application", "             401  200    200    200    200    200  200"),
+]
+
+
+def _path(template: str, subjects: Subjects) -> str:
+    return template.format(**vars(subjects))
+
+
+@pytest.mark.parametrize(("path", "codes"), PAGES, ids=[p for p, _ in PAGES])
+def test_page_reads(matrix: Matrix, path: str, codes: str) -> None:
+    got = {
+        role: matrix.people[role].pages.get(_path(path, matrix.subjects)).status_code
+        for role in ROLES
+    }
+    assert got == expect(codes)
+
+
+@pytest.mark.parametrize(("path", "codes"), API_READS, ids=[p for p, _ in API_READS])
+def test_api_reads(matrix: Matrix, path: str, codes: str) -> None:
+    got = {
+        role: matrix.people[role].api.get(_path(path, matrix.subjects)).status_code
+        for role in ROLES
+    }
+    assert got == expect(codes)
+
+
+# Writes: (name, page path, page form, api method, api path, api body, page codes, api codes).
+# Rows run in this order, roles in the order of ROLES (the Institute before the admin).
+WRITES: list[tuple[str, str, dict[str, str], str, str, dict[str, object], str, str]] = [
+    (
+        "city_b_and_others_edit_city_a_draft",
+        "/applications/{page_app}/edit",
+        {"motivation": "Hijacked"},
+        "PATCH",
+        "/api/v1/applications/{api_app}",
+        {"motivation": "Hijacked"},
+        "303 422 403 403 403 403 403",  # city A: its application is submitted, not editable
+        "401 403 403 403 403 403 403",  # city A reaching for Ogre's application
+    ),
+    (
+        "upload_signed_form",
+        "/applications/{page_app}/signed-form",
+        {},
+        "",
+        "",
+        {},
+        "303 422 403 403 403 403 403",  # city A: no file chosen (and it is submitted)
+        "",
+    ),
+    (
+        "endorse",
+        "/applications/{page_app}/act",
+        {"trigger": "endorse", "comment": "ok"},
+        "POST",
+        "/api/v1/applications/{api_app}/actions/endorse",
+        {"comment": "ok"},
+        "303 403 403 303 403 403 403",
+        "401 403 403 200 403 403 403",
+    ),
+    (
+        "start_review",
+        "/applications/{page_app}/act",
+        {"trigger": "start_review"},
+        "POST",
+        "/api/v1/applications/{api_app}/actions/start_review",
+        {},
+        "303 403 403 403 403 303 403",
+        "401 403 403 403 403 200 403",
+    ),
+    (
+        "admit",
+        "/applications/{page_app}/act",
+        {"trigger": "admit"},
+        "POST",
+        "/api/v1/applications/{api_app}/actions/admit",
+        {},
+        "303 403 403 403 403 303 403",
+        "401 403 403 403 403 200 403",
+    ),
+    (
+        "withdraw_after_admission",
+        "/applications/{page_app}/act",
+        {"trigger": "withdraw"},
+        "POST",
+        "/api/v1/applications/{api_app}/actions/withdraw",
+        {},
+        # Only a city withdraws (403 for the others); city A, not once admitted (409).
+        "303 409 403 403 403 403 403",
+        "401 403 403 403 403 403 403",
+    ),
+    (
+        "review_report",
+        "/reports/{report}/act",
+        {"trigger": "accept"},
+        "POST",
+        "/api/v1/reports/{report}/review",
+        {"trigger": "accept"},
+        "303 403 403 403 403 303 403",
+        "401 403 403 403 403 409 403",  # the page accepted it already
+    ),
+    (
+        "create_call",
+        "/admin/calls",
+        {"name": "matrix-page", "opens_on": "2027-09-01", "closes_on": "2027-10-31"},
+        "POST",
+        "/api/v1/calls",
+        {"name": "matrix-api", "opens_on": "2027-11-01", "closes_on": "2027-11-30"},
+        # The Institute and the admin both may; the admin, coming second, finds the
+        # name taken (409), which is past the authorisation check.
+        "303 403 403 403 403 303 409",
+        "401 403 403 403 403 201 409",
+    ),
+    (
+        "save_country",
+        "/admin/countries",
+        {"code": "EE", "name": "Estonia", "commission_email": "unesco@unesco.ee"},
+        "PUT",
+        "/api/v1/countries/EE",
+        {"name": "Estonia", "commission_email": "unesco@unesco.ee"},
+        "303 403 403 403 403 403 303",
+        "401 403 403 403 403 403 200",
+    ),
+    (
+        "create_user",
+        "/admin/users",
+        {"email": "new.page@example.org", "name": "New", "role": "institute"},
+        "POST",
+        "/api/v1/users",
+        {"email": "new.api@example.org", "name": "New", "role": "institute"},
+        "303 403 403 403 403 403 303",
+        "401 403 403 403 403 403 201",
+    ),
+]
+
+
+@pytest.mark.parametrize("row", WRITES, ids=[w[0] for w in WRITES])
+def test_writes(
+    matrix: Matrix, row: tuple[str, str, dict[str, str], str, str, dict[str, object], str, str]
+) -> None:
+    name, page_path, form, method, api_path, body, page_codes, api_codes = row
+    got_pages: dict[str, int] = {}
+    expected_pages = expect(page_codes)
+    for role in ROLES:
+        response = matrix.people[role].post_form(_path(page_path, matrix.subjects), form)
+        got_pages[role] = response.status_code
+    assert got_pages == expected_pages, name
+    if not method:
+        return
+    expected_api = expect(api_codes)
+    got_api: dict[str, int] = {}
+    for role in ROLES:
+        response = matrix.people[role].api.request(
+            method, _path(api_path, matrix.subjects), json=body
+        )
+        got_api[role] = response.status_code
+        assert response.status_code < 500, response.text
+    assert got_api == expected_api, name

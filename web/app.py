@@ -1,0 +1,109 @@
+"""The application factory: pages, API, static files, and how refusals are shown."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from config import Settings
+from web import api
+from web.pages import admin, applications, auth, home, members
+from web.portal import Clock, Portal, real_clock, uploads_folder
+from web.security import SessionSigner
+from web.templating import environment, render
+from web.viewer import SignInRequired, session_middleware
+from workflow.db import make_engine, session_factory
+from workflow.errors import WorkflowError
+
+STATIC = Path(__file__).with_name("static")
+log = logging.getLogger(__name__)
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(
+    settings: Settings,
+    factory: sessionmaker[Session] | None = None,
+    *,
+    clock: Clock | None = None,
+) -> FastAPI:
+    """The portal for ``settings``. ``clock`` replaces the real clock (tests only)."""
+    if factory is None:
+        factory = session_factory(make_engine(settings.database.url))
+    app = FastAPI(
+        title="GNLC portal API",
+        version="1",
+        description=(
+            "Applications, endorsements, admissions and progress reports of the UNESCO "
+            "Global Network of Learning Cities. Sign in with POST /api/v1/session and send "
+            "the token as 'Authorization: Bearer <token>'."
+        ),
+        # The bundled docs page loads its scripts from a CDN; the machine is offline.
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.portal = Portal(
+        settings=settings,
+        factory=factory,
+        clock=clock or real_clock,
+        signer=SessionSigner(settings.web.secret_key.get_secret_value()),
+        templates=environment(),
+        uploads=uploads_folder(settings),
+        secure_cookies=settings.web.public_url.startswith("https://"),
+    )
+    app.middleware("http")(session_middleware)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            "frame-ancestors 'none'; form-action 'self'",
+        )
+        return response
+
+    @app.exception_handler(WorkflowError)
+    def refused(request: Request, exc: WorkflowError) -> Response:
+        if _wants_json(request):
+            return JSONResponse({"code": exc.code, "message": str(exc)}, status_code=exc.status)
+        return render(request, "error.html", {"error": str(exc)}, status=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, exc: RequestValidationError) -> Response:
+        if _wants_json(request):
+            return await request_validation_exception_handler(request, exc)
+        message = "This address or form is not valid: " + "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        return render(request, "error.html", {"error": message}, status=422)
+
+    @app.exception_handler(SignInRequired)
+    def sign_in_first(request: Request, exc: SignInRequired) -> Response:
+        if _wants_json(request):
+            return JSONResponse(
+                {"code": "sign_in_required", "message": "Sign in first (POST /api/v1/session)."},
+                status_code=401,
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for router in (auth.router, home.router, applications.router, members.router, admin.router):
+        app.include_router(router)
+    app.include_router(api.router)
+    return app

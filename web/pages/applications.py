@@ -1,0 +1,253 @@
+"""Applications: the list, the form (Part 1), the signed PDF, one application and its
+actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData, UploadFile
+from starlette.responses import FileResponse, RedirectResponse, Response
+
+from web import actions, queries
+from web.portal import portal_of
+from web.schemas import Id
+from web.templating import render
+from web.uploads import signed_form_path, store_signed_form
+from web.viewer import Viewer, actor_of, checked_form, signed_in
+from workflow.actors import require_role
+from workflow.errors import WorkflowError
+from workflow.models import City
+from workflow.services import applications as apps
+from workflow.services.common import get
+from workflow.states import Role
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/applications")
+def application_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    portal = portal_of(request)
+    with portal.unit() as session:
+        rows = queries.queue(session, actor_of(who))
+        return render(request, "applications/list.html", {"rows": rows})
+
+
+def _form_values(request: Request, who: Viewer, app_id: int | None) -> dict[str, Any]:
+    """What the form shows first: the stored application and city details."""
+    portal = portal_of(request)
+    actor = actor_of(who)
+    require_role(actor, Role.CITY, doing="fill in an application")
+    with portal.unit() as session:
+        values: dict[str, Any] = {}
+        if app_id is not None:
+            app = apps.get_application(session, actor, app_id)
+            city = app.city
+            values.update(
+                motivation=app.motivation,
+                implementation_plan=app.implementation_plan,
+                signed_by=app.signed_by,
+                version=app.version,
+                **{f"challenge_{k}": v for k, v in app.challenges.items()},
+            )
+        else:
+            city = get(session, City, actor.city_id, "city")
+        for name in actions.CITY_FORM_FIELDS:
+            value = getattr(city, name)
+            values[name] = "" if value is None else value
+        values["city_name"] = city.name
+        values["country_name"] = city.country.name
+        return values
+
+
+def _form_page(
+    request: Request,
+    values: dict[str, Any],
+    app_id: int | None,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    settings = portal_of(request).settings
+    blank = dict.fromkeys(
+        (*actions.CITY_FORM_FIELDS, *actions.TEXT_FIELDS, "city_name", "country_name"), ""
+    )
+    context = {
+        "values": {**blank, **values},
+        "app_id": app_id,
+        "error": error,
+        "areas": apps.CHALLENGES,
+        "max_words": settings.applications.max_words,
+        "upload_max_mb": settings.web.upload_max_bytes / 1_000_000,
+    }
+    return render(request, "applications/form.html", context, status=status)
+
+
+@router.get("/applications/new")
+def new_application(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    try:
+        values = _form_values(request, who, None)
+    except WorkflowError as exc:
+        return render(request, "error.html", {"error": str(exc)}, status=exc.status)
+    return _form_page(request, values, None)
+
+
+@router.get("/applications/{app_id}/edit")
+def edit_application(request: Request, app_id: Id, who: Viewer = Depends(signed_in)) -> Response:
+    return _form_page(request, _form_values(request, who, app_id), app_id)
+
+
+def _save(request: Request, who: Viewer, form: FormData, app_id: int | None) -> Response:
+    portal = portal_of(request)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        with portal.unit() as session:
+            app = actions.save_application(
+                session,
+                portal.settings,
+                actor_of(who),
+                values,
+                now=portal.now(),
+                application_id=app_id,
+                version=actions.optional_int(values.get("version")),
+            )
+            saved = app.id
+    except WorkflowError as exc:
+        shown = {**_safe_values(request, who, app_id), **values}
+        return _form_page(request, shown, app_id, str(exc), exc.status)
+    return RedirectResponse(f"/applications/{saved}?done=saved", status_code=303)
+
+
+def _safe_values(request: Request, who: Viewer, app_id: int | None) -> dict[str, Any]:
+    try:
+        return _form_values(request, who, app_id)
+    except WorkflowError:
+        return {"city_name": "", "country_name": ""}
+
+
+@router.post("/applications")
+def create_application(
+    request: Request, who: Viewer = Depends(signed_in), form: FormData = Depends(checked_form)
+) -> Response:
+    return _save(request, who, form, None)
+
+
+@router.post("/applications/{app_id}/edit")
+def update_application(
+    request: Request,
+    app_id: Id,
+    who: Viewer = Depends(signed_in),
+    form: FormData = Depends(checked_form),
+) -> Response:
+    return _save(request, who, form, app_id)
+
+
+def _detail(
+    request: Request,
+    who: Viewer,
+    app_id: Id,
+    *,
+    error: str | None = None,
+    status: int = 200,
+    comment: str = "",
+    endorsement: str = "",
+    done: str = "",
+) -> Response:
+    portal = portal_of(request)
+    with portal.unit() as session:
+        view = queries.application_view(
+            session, portal.settings, actor_of(who), app_id, portal.now()
+        )
+        context = {
+            "view": view,
+            "app": view.app,
+            "error": error,
+            "comment": comment,
+            "endorsement": endorsement,
+            "done": done,
+        }
+        return render(request, "applications/detail.html", context, status=status)
+
+
+@router.get("/applications/{app_id}")
+def application_page(
+    request: Request, app_id: Id, who: Viewer = Depends(signed_in), done: str = ""
+) -> Response:
+    return _detail(request, who, app_id, done=done)
+
+
+@router.post("/applications/{app_id}/act")
+def application_action(
+    request: Request,
+    app_id: Id,
+    who: Viewer = Depends(signed_in),
+    form: FormData = Depends(checked_form),
+) -> Response:
+    portal = portal_of(request)
+    trigger = str(form.get("trigger") or "")
+    comment = str(form.get("comment") or "")
+    endorsement = str(form.get("endorsement") or "")
+    try:
+        with portal.unit() as session:
+            actions.act_on_application(
+                session,
+                portal.settings,
+                actor_of(who),
+                app_id,
+                trigger,
+                now=portal.now(),
+                comment=comment,
+                endorsement=endorsement,
+                version=actions.optional_int(form.get("version")),
+            )
+    except WorkflowError as exc:
+        return _detail(
+            request,
+            who,
+            app_id,
+            error=str(exc),
+            status=exc.status,
+            comment=comment,
+            endorsement=endorsement,
+        )
+    return RedirectResponse(f"/applications/{app_id}?done={trigger}", status_code=303)
+
+
+@router.post("/applications/{app_id}/signed-form")
+def upload_signed_form(
+    request: Request,
+    app_id: Id,
+    who: Viewer = Depends(signed_in),
+    form: FormData = Depends(checked_form),
+) -> Response:
+    portal = portal_of(request)
+    upload = form.get("signed_form")
+    try:
+        data, filename = b"", "signed-form.pdf"
+        if isinstance(upload, UploadFile):
+            # Read one byte past the limit: enough to refuse an oversized file.
+            data = upload.file.read(portal.settings.web.upload_max_bytes + 1)
+            filename = upload.filename or filename
+        with portal.unit() as session:
+            store_signed_form(
+                session,
+                portal.settings,
+                actor_of(who),
+                app_id,
+                filename=filename,
+                data=data,
+                folder=portal.uploads,
+                now=portal.now(),
+            )
+    except WorkflowError as exc:
+        return _detail(request, who, app_id, error=str(exc), status=exc.status)
+    return RedirectResponse(f"/applications/{app_id}?done=uploaded", status_code=303)
+
+
+@router.get("/applications/{app_id}/signed-form")
+def download_signed_form(
+    request: Request, app_id: Id, who: Viewer = Depends(signed_in)
+) -> Response:
+    portal = portal_of(request)
+    with portal.unit() as session:
+        path, name = signed_form_path(session, actor_of(who), app_id, portal.uploads)
+    return FileResponse(path, media_type="application/pdf", filename=name)

@@ -1,0 +1,158 @@
+"""Read models for pages and API: one application with what may happen next, the
+Commission's queue, members with their reporting status, reports awaiting review.
+
+Each starts from a service call that checks the actor's scope.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from web.models import UploadedFile
+from workflow.actors import Actor, require_role
+from workflow.calendar import local_date
+from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Step
+from workflow.models import Application, AuditEvent, Membership, Report
+from workflow.services import applications as apps
+from workflow.services import calls as call_service
+from workflow.services import memberships
+from workflow.states import ApplicationState as A
+from workflow.states import ReportState as R
+from workflow.states import Role
+
+
+@dataclass
+class ApplicationView:
+    app: Application
+    actions: list[Step]
+    history: list[AuditEvent]
+    problems: list[apps.FormProblem]
+    signed_form: UploadedFile | None
+    quota: int
+    quota_used: int
+    next_steps: list[str] = field(default_factory=list)
+
+    @property
+    def quota_left(self) -> int:
+        return max(self.quota - self.quota_used, 0)
+
+    @property
+    def editable(self) -> bool:
+        return self.app.state in (A.DRAFT, A.RETURNED) and any(
+            s.trigger in ("submit", "submit_direct") for s in self.actions
+        )
+
+
+def signed_form_of(session: Session, app: Application) -> UploadedFile | None:
+    if not app.signed_form:
+        return None
+    return session.scalars(
+        select(UploadedFile).where(UploadedFile.stored_name == app.signed_form)
+    ).first()
+
+
+def application_view(
+    session: Session, settings: Settings, actor: Actor, application_id: int, now: datetime
+) -> ApplicationView:
+    app = apps.get_application(session, actor, application_id)
+    problems: list[apps.FormProblem] = []
+    if app.state in (A.DRAFT, A.RETURNED):
+        problems = apps.form_problems(app, settings, for_submission=True)
+        if not app.signed_form:
+            problems.append(apps.FormProblem("signed_form", "signed_form: upload the PDF"))
+    return ApplicationView(
+        app=app,
+        actions=APPLICATION.allowed(app.state, actor.role),
+        history=apps.history(session, actor, app.id),
+        problems=problems,
+        signed_form=signed_form_of(session, app),
+        quota=app.call.quota,
+        quota_used=apps.endorsements_used(session, app.call_id, app.country_code),
+        next_steps=apps.next_steps(app, actor, now),
+    )
+
+
+@dataclass
+class QueueRow:
+    app: Application
+    deadline: date
+    quota_left: int
+    actions: list[Step]
+
+
+def queue(session: Session, actor: Actor, *, states: tuple[str, ...] = ()) -> list[QueueRow]:
+    """Applications the actor may see (optionally in ``states``), waiting ones first."""
+    rows = []
+    used: dict[tuple[int, str], int] = {}
+    for app in apps.list_applications(session, actor):
+        if states and app.state not in states:
+            continue
+        key = (app.call_id, app.country_code)
+        if key not in used:
+            used[key] = apps.endorsements_used(session, app.call_id, app.country_code)
+        rows.append(
+            QueueRow(
+                app=app,
+                deadline=app.call.commission_deadline,
+                quota_left=max(app.call.quota - used[key], 0),
+                actions=APPLICATION.allowed(app.state, actor.role),
+            )
+        )
+    rows.sort(key=lambda r: (not r.actions, r.deadline, r.app.id))
+    return rows
+
+
+@dataclass
+class MemberRow:
+    membership: Membership
+    reports: list[Report]
+    overdue: int
+    next_due: date | None
+    actions: list[Step]
+
+
+def member_rows(session: Session, actor: Actor, now: datetime) -> list[MemberRow]:
+    """Members the actor may see with their reporting status, overdue first."""
+    rows = []
+    for m in memberships.list_members(session, actor):
+        reports = memberships.reports_of(session, actor, m.id)
+        today = local_date(now, m.city.country.timezone)
+        waiting = [r for r in reports if r.state in (R.OPEN, R.OVERDUE, R.RETURNED)]
+        overdue = [r for r in waiting if r.due_on < today]
+        upcoming = [r.due_on for r in waiting if r.due_on >= today]
+        rows.append(
+            MemberRow(
+                membership=m,
+                reports=reports,
+                overdue=len(overdue),
+                next_due=min(upcoming) if upcoming else None,
+                actions=MEMBERSHIP.allowed(m.state, actor.role),
+            )
+        )
+    rows.sort(key=lambda r: (-r.overdue, r.membership.city.name))
+    return rows
+
+
+def report_actions(report: Report, actor: Actor) -> list[Step]:
+    return REPORT.allowed(report.state, actor.role)
+
+
+def reports_to_review(session: Session, actor: Actor) -> list[Report]:
+    require_role(actor, Role.INSTITUTE, Role.ADMIN, doing="review progress reports")
+    return list(
+        session.scalars(
+            select(Report).where(Report.state == R.SUBMITTED.value).order_by(Report.submitted_at)
+        )
+    )
+
+
+def calls_overview(session: Session, settings: Settings, actor: Actor, now: datetime) -> list[Any]:
+    """Calls with their windows, for the people who manage them."""
+    require_role(actor, Role.ADMIN, Role.INSTITUTE, doing="manage calls")
+    return list(call_service.list_calls(session, settings, now))

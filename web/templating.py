@@ -1,0 +1,75 @@
+"""One Jinja2 environment for every page: autoescape, StrictUndefined, feature folders."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from fastapi import Request
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+from starlette.responses import HTMLResponse
+
+from web import diagram
+from web.i18n import translator
+from web.portal import portal_of
+from web.viewer import viewer
+from workflow.machines import WORKFLOWS
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+def environment() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(enabled_extensions=("html",), default=True),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _formatters(lang: str) -> dict[str, Any]:
+    def day(value: date | datetime | None) -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = value.date()
+        return str(format_date(value, format="medium", locale=lang))
+
+    def moment(value: datetime | None, tz: str = "UTC") -> str:
+        if value is None:
+            return "—"
+        return str(format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=lang))
+
+    return {"day": day, "moment": moment}
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> HTMLResponse:
+    """Render ``name`` with what every page needs: the viewer, ``t``, dates, the diagram."""
+    who = viewer(request)
+    t = translator(who.lang)
+
+    def draw(workflow: str, current: str | None = None) -> Markup:
+        return diagram.svg(WORKFLOWS[workflow], current, t)
+
+    values: dict[str, Any] = {
+        "request": request,
+        "viewer": who,
+        "t": t,
+        "lang": who.lang,
+        "draw": draw,
+        "workflows": WORKFLOWS,
+        "error": None,
+        "notice": None,
+        "network": portal_of(request).settings.network.name,
+        **_formatters(who.lang),
+        **(context or {}),
+    }
+    html = portal_of(request).templates.get_template(name).render(values)
+    return HTMLResponse(html, status_code=status)

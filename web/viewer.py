@@ -1,0 +1,178 @@
+"""Who is looking: the session cookie, the signed-in user, their language, CSRF checks."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, replace
+
+from fastapi import Request
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from web import accounts
+from web.i18n import pick_language
+from web.portal import portal_of
+from web.security import (
+    LANGUAGE_COOKIE,
+    SESSION_COOKIE,
+    SESSION_MAX_AGE,
+    SessionData,
+    fingerprint,
+    same_token,
+)
+from workflow.actors import Actor
+from workflow.errors import WorkflowError
+from workflow.services.directory import actor_for
+from workflow.states import Role
+
+
+class SignInRequired(Exception):
+    """No signed-in user: pages redirect to the sign-in page, the API answers 401."""
+
+
+class CsrfRejected(WorkflowError):
+    code = "csrf"
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The form was out of date or came from another site. Reload the page and try again."
+        )
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The person behind a request (``user_id`` None when nobody is signed in)."""
+
+    csrf: str
+    lang: str
+    user_id: int | None = None
+    name: str = ""
+    email: str = ""
+    role: str = ""
+    city_id: int | None = None
+    country_code: str | None = None
+    actor: Actor | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.actor is not None
+
+    def is_(self, *roles: Role) -> bool:
+        return self.actor is not None and self.actor.role in roles
+
+
+def new_session() -> SessionData:
+    return SessionData(csrf=secrets.token_urlsafe(24))
+
+
+async def session_middleware(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Read the signed session (or start one) and write it back when it changed."""
+    portal = portal_of(request)
+    data = portal.signer.loads(request.cookies.get(SESSION_COOKIE))
+    fresh = data is None
+    request.state.session = data or new_session()
+    request.state.session_changed = fresh
+    response = await call_next(request)
+    if request.state.session_changed:
+        write_session(request, response, request.state.session)
+    return response
+
+
+def write_session(request: Request, response: Response, data: SessionData) -> None:
+    portal = portal_of(request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        portal.signer.dumps(data),
+        max_age=SESSION_MAX_AGE,
+        httponly=True,
+        samesite="lax",
+        secure=portal.secure_cookies,
+        path="/",
+    )
+
+
+def start_session(request: Request, user_id: int | None, password_hash: str | None) -> None:
+    """Sign in (or out): a new CSRF token each time, so an old form cannot be replayed."""
+    request.state.session = SessionData(
+        csrf=secrets.token_urlsafe(24),
+        user_id=user_id,
+        pw=fingerprint(password_hash) if user_id else "",
+    )
+    request.state.session_changed = True
+
+
+def set_language_cookie(request: Request, response: Response, lang: str) -> None:
+    response.set_cookie(
+        LANGUAGE_COOKIE,
+        lang,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=portal_of(request).secure_cookies,
+    )
+
+
+def load_viewer(request: Request, session_data: SessionData | None = None) -> Viewer:
+    data: SessionData = session_data or request.state.session
+    portal = portal_of(request)
+    cookie_lang = request.cookies.get(LANGUAGE_COOKIE)
+    accept = request.headers.get("accept-language", "")
+    viewer = Viewer(csrf=data.csrf, lang=pick_language(cookie_lang, None, accept))
+    if data.user_id is None:
+        return viewer
+    with portal.factory() as session:
+        user = accounts.user_of_session(session, data.user_id)
+        if user is None or fingerprint(user.password_hash) != data.pw:
+            return viewer
+        return replace(
+            viewer,
+            lang=pick_language(cookie_lang, user.language, accept),
+            user_id=user.id,
+            name=user.name,
+            email=user.email,
+            role=user.role,
+            city_id=user.city_id,
+            country_code=user.country_code,
+            actor=actor_for(user),
+        )
+
+
+def viewer(request: Request) -> Viewer:
+    """Dependency: whoever is looking, signed in or not."""
+    cached: Viewer | None = getattr(request.state, "viewer", None)
+    if cached is None:
+        cached = load_viewer(request)
+        request.state.viewer = cached
+    return cached
+
+
+def signed_in(request: Request) -> Viewer:
+    """Dependency: the signed-in user, or :class:`SignInRequired`."""
+    found = viewer(request)
+    if not found.signed_in:
+        raise SignInRequired()
+    return found
+
+
+def actor_of(found: Viewer) -> Actor:
+    assert found.actor is not None
+    return found.actor
+
+
+async def checked_form(request: Request) -> AsyncIterator[FormData]:
+    """Dependency of every page POST: the form, once its CSRF token matched the session.
+
+    Uploaded files in the form are closed when the request is done.
+    """
+    form = await request.form()
+    try:
+        token = form.get("csrf_token")
+        if not isinstance(token, str) or not same_token(token, request.state.session.csrf):
+            raise CsrfRejected()
+        yield form
+    finally:
+        await form.close()

@@ -1,0 +1,60 @@
+"""``gnlc serve``: migrate, load the demo data, start the scheduler, run the portal."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Annotated, Any
+
+import typer
+
+from workflow.cli.context import cli_state, console
+
+app = typer.Typer(no_args_is_help=False)
+log = logging.getLogger(__name__)
+
+
+def _start_scheduler(settings: Any, factory: Any) -> Any:
+    try:
+        module = importlib.import_module("workflow.scheduler")
+    except ModuleNotFoundError:
+        console.print("scheduler: workflow.scheduler is not installed; running the portal only")
+        return None
+    scheduler = module.build_scheduler(settings, factory, blocking=False)
+    scheduler.start()
+    console.print(
+        f"scheduler: sweep every {settings.scheduler.sweep_interval_seconds}s, "
+        f"email every {settings.scheduler.dispatch_interval_seconds}s"
+    )
+    return scheduler
+
+
+@app.command("serve")
+def serve(
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Run the portal without the scheduler.")
+    ] = False,
+) -> None:
+    """Run the portal (and the scheduler) on the configured host and port."""
+    import uvicorn
+
+    from web.app import create_app
+    from web.demo import PASSWORD, USERS, load_demo
+
+    state = cli_state()
+    settings = state.settings
+    factory = state.factory  # migrates the database on first use
+    if settings.web.demo_data:
+        load_demo(factory, settings, state.now())
+    scheduler = None if no_scheduler else _start_scheduler(settings, factory)
+    web = settings.web
+    console.print(f"portal: http://{web.host}:{web.port}/ (links in emails: {web.public_url})")
+    if web.demo_data:
+        console.print(f"demo sign-ins, each with the password [bold]{PASSWORD}[/bold]:")
+        for email, _name, role, country, _city in USERS:
+            console.print(f"  {role:<11} {email}{' (' + country + ')' if country else ''}")
+    try:
+        uvicorn.run(create_app(settings, factory), host=web.host, port=web.port, log_level="info")
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=True)
