@@ -119,8 +119,8 @@ def upsert_city(
                 value = int(str(value).replace(" ", "").replace(",", ""))
             except ValueError as exc:
                 raise InvalidInput(f"population: {value!r} is not a whole number.") from exc
-            if value < 0:
-                raise InvalidInput("population: cannot be negative.")
+            if not 0 <= value <= 100_000_000:
+                raise InvalidInput(f"population: {value} is not a city's population.")
         elif key == "language":
             value = check_language(str(value))
         else:
