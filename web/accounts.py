@@ -215,4 +215,3 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     if user is not None:
         user.language = language
         session.flush()
-

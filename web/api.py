@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from web import accounts, actions, queries
@@ -89,10 +89,15 @@ def list_applications(
     who: Viewer = Depends(api_user),
     state: str | None = None,
     call: str | None = None,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
 ) -> list[s.ApplicationOut]:
+    """Applications the caller may see, newest first; page with limit and offset."""
     actor = actor_of(who)
     with portal_of(request).unit() as session:
-        found = apps.list_applications(session, actor, state=state, call=call)
+        found = apps.list_applications(
+            session, actor, state=state, call=call, limit=limit, offset=offset
+        )
         return [s.ApplicationOut.of(a, APPLICATION.allowed(a.state, actor.role)) for a in found]
 
 
@@ -223,10 +228,18 @@ def upload_signed_form(
 
 
 @router.get("/members", response_model=list[s.MemberOut], tags=["members"])
-def list_members(request: Request, who: Viewer = Depends(api_user)) -> list[s.MemberOut]:
+def list_members(
+    request: Request,
+    who: Viewer = Depends(api_user),
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> list[s.MemberOut]:
+    """Members with their reporting status, overdue first; page with limit and offset."""
     portal = portal_of(request)
     with portal.unit() as session:
-        rows = queries.member_rows(session, actor_of(who), portal.now())
+        rows = queries.member_rows(
+            session, portal.settings, actor_of(who), portal.now(), limit=limit, offset=offset
+        )
         return [s.MemberOut.of(r.membership, r.overdue, r.next_due) for r in rows]
 
 

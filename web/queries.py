@@ -86,26 +86,57 @@ class QueueRow:
     actions: list[Step]
 
 
-def queue(session: Session, actor: Actor, *, states: tuple[str, ...] = ()) -> list[QueueRow]:
-    """Applications the actor may see (optionally in ``states``), waiting ones first."""
-    rows = []
-    used: dict[tuple[int, str], int] = {}
-    for app in apps.list_applications(session, actor):
-        if states and app.state not in states:
-            continue
-        key = (app.call_id, app.country_code)
-        if key not in used:
-            used[key] = apps.endorsements_used(session, app.call_id, app.country_code)
-        rows.append(
-            QueueRow(
-                app=app,
-                deadline=app.call.commission_deadline,
-                quota_left=max(app.call.quota - used[key], 0),
-                actions=APPLICATION.allowed(app.state, actor.role),
-            )
+PER_PAGE = 50
+
+
+@dataclass
+class Page:
+    """One page of a long list, for the pager under it."""
+
+    number: int
+    size: int
+    total: int
+
+    @property
+    def offset(self) -> int:
+        return (self.number - 1) * self.size
+
+    @property
+    def last(self) -> int:
+        return max((self.total + self.size - 1) // self.size, 1)
+
+
+def page_of(number: int, total: int, size: int = PER_PAGE) -> Page:
+    return Page(min(max(number, 1), max((total + size - 1) // size, 1)), size, total)
+
+
+def queue(
+    session: Session,
+    actor: Actor,
+    *,
+    states: tuple[str, ...] = (),
+    limit: int = PER_PAGE,
+    offset: int = 0,
+) -> list[QueueRow]:
+    """Applications the actor may see (optionally in ``states``), those waiting for the
+    actor first, soonest deadline first. A few queries, whatever the number of rows."""
+    found = apps.list_applications(
+        session, actor, states=states or None, waiting_first=True, limit=limit, offset=offset
+    )
+    used = apps.endorsements_by_call(session, {(a.call_id, a.country_code) for a in found})
+    return [
+        QueueRow(
+            app=app,
+            deadline=app.call.commission_deadline,
+            quota_left=max(app.call.quota - used[(app.call_id, app.country_code)], 0),
+            actions=APPLICATION.allowed(app.state, actor.role),
         )
-    rows.sort(key=lambda r: (not r.actions, r.deadline, r.app.id))
-    return rows
+        for app in found
+    ]
+
+
+def queue_size(session: Session, actor: Actor, *, states: tuple[str, ...] = ()) -> int:
+    return apps.count_applications(session, actor, states=states or None)
 
 
 @dataclass
@@ -117,11 +148,39 @@ class MemberRow:
     actions: list[Step]
 
 
-def member_rows(session: Session, actor: Actor, now: datetime) -> list[MemberRow]:
-    """Members the actor may see with their reporting status, overdue first."""
+def member_rows(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    *,
+    limit: int = PER_PAGE,
+    offset: int = 0,
+) -> list[MemberRow]:
+    """Members the actor may see with their reporting status, overdue first (two queries)."""
+    found = memberships.list_members(session, actor, limit=limit, offset=offset)
+    return _member_rows(session, settings, actor, now, found)
+
+
+def member_row(
+    session: Session, settings: Settings, actor: Actor, membership_id: int, now: datetime
+) -> MemberRow:
+    """One member's row, after the service's scope check."""
+    membership = memberships.get_membership(session, actor, membership_id)
+    return _member_rows(session, settings, actor, now, [membership])[0]
+
+
+def _member_rows(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    now: datetime,
+    found: list[Membership],
+) -> list[MemberRow]:
+    by_member = memberships.reports_of_many(session, [m.id for m in found])
     rows = []
-    for m in memberships.list_members(session, actor):
-        reports = memberships.reports_of(session, actor, m.id)
+    for m in found:
+        reports = by_member[m.id]
         today = local_date(now, m.city.country.timezone)
         waiting = [r for r in reports if r.state in (R.OPEN, R.OVERDUE, R.RETURNED)]
         overdue = [r for r in waiting if r.due_on < today]
@@ -131,11 +190,12 @@ def member_rows(session: Session, actor: Actor, now: datetime) -> list[MemberRow
                 membership=m,
                 reports=reports,
                 overdue=len(overdue),
-                next_due=min(upcoming) if upcoming else None,
+                next_due=min(upcoming)
+                if upcoming
+                else memberships.next_due_date(settings, m, today),
                 actions=MEMBERSHIP.allowed(m.state, actor.role),
             )
         )
-    rows.sort(key=lambda r: (-r.overdue, r.membership.city.name))
     return rows
 
 

@@ -26,11 +26,13 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/applications")
-def application_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+def application_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
+    actor = actor_of(who)
     with portal.unit() as session:
-        rows = queries.queue(session, actor_of(who))
-        return render(request, "applications/list.html", {"rows": rows})
+        pager = queries.page_of(page, queries.queue_size(session, actor))
+        rows = queries.queue(session, actor, limit=pager.size, offset=pager.offset)
+        return render(request, "applications/list.html", {"rows": rows, "pager": pager})
 
 
 def _form_values(request: Request, who: Viewer, app_id: int | None) -> dict[str, Any]:

@@ -27,7 +27,7 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
     with portal.unit() as session:
         if actor.role is Role.CITY:
             rows = queries.queue(session, actor)
-            members = queries.member_rows(session, actor, now)
+            members = queries.member_rows(session, portal.settings, actor, now)
             live = [r for r in rows if r.app.state in apps.LIVE]
             context.update(rows=rows, members=members, can_start=not live and not members)
             template = "home/city.html"
@@ -44,12 +44,12 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
                 rows=queries.queue(
                     session, actor, states=(A.FORWARDED.value, A.UNDER_REVIEW.value)
                 ),
-                members=queries.member_rows(session, actor, now)[:10],
+                members=queries.member_rows(session, portal.settings, actor, now, limit=10),
                 reports=queries.reports_to_review(session, actor),
             )
             template = "home/institute.html"
         else:
-            context.update(rows=queries.queue(session, actor)[:20])
+            context.update(rows=queries.queue(session, actor, limit=20))
             template = "home/admin.html"
         return render(request, template, context)
 

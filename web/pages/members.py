@@ -18,11 +18,15 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/members")
-def member_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+def member_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
+    actor = actor_of(who)
     with portal.unit() as session:
-        rows = queries.member_rows(session, actor_of(who), portal.now())
-        return render(request, "members/list.html", {"rows": rows})
+        pager = queries.page_of(page, memberships.count_members(session, actor))
+        rows = queries.member_rows(
+            session, portal.settings, actor, portal.now(), limit=pager.size, offset=pager.offset
+        )
+        return render(request, "members/list.html", {"rows": rows, "pager": pager})
 
 
 @router.get("/members/{membership_id}")
@@ -30,12 +34,10 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
     portal = portal_of(request)
     actor = actor_of(who)
     with portal.unit() as session:
-        reports = memberships.reports_of(session, actor, membership_id)
-        rows = {r.membership.id: r for r in queries.member_rows(session, actor, portal.now())}
-        row = rows[membership_id]
+        row = queries.member_row(session, portal.settings, actor, membership_id, portal.now())
         context = {
             "row": row,
-            "reports": [(r, queries.report_actions(r, actor)) for r in reports],
+            "reports": [(r, queries.report_actions(r, actor)) for r in row.reports],
             "due_dates": memberships.due_dates(portal.settings, row.membership),
             "history": memberships.membership_history(session, actor, membership_id),
         }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -416,17 +417,14 @@ def _check_expiry(app: Application, now: datetime) -> None:
         )
 
 
-def list_applications(
-    session: Session,
+def _visible(
     actor: Actor,
     *,
-    state: str | None = None,
-    call: str | None = None,
-    country: str | None = None,
-    limit: int = 500,
-    offset: int = 0,
-) -> list[Application]:
-    """Applications the actor may see, newest first."""
+    state: str | None,
+    states: Sequence[str] | None,
+    call: str | None,
+    country: str | None,
+) -> Select[Application]:
     query = select(Application).join(Call, Application.call_id == Call.id)
     if actor.role is Role.CITY:
         query = query.where(Application.city_id == actor.city_id)
@@ -434,12 +432,73 @@ def list_applications(
         query = query.where(Application.country_code == actor.country_code)
     if state:
         query = query.where(Application.state == state)
+    if states:
+        query = query.where(Application.state.in_(list(states)))
     if call:
         query = query.where(Call.name == call)
     if country:
         query = query.where(Application.country_code == country.upper())
-    query = query.order_by(Application.id.desc()).limit(limit).offset(offset)
-    return list(session.scalars(query))
+    return query
+
+
+def list_applications(
+    session: Session,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    states: Sequence[str] | None = None,
+    call: str | None = None,
+    country: str | None = None,
+    waiting_first: bool = False,
+    limit: int = 500,
+    offset: int = 0,
+) -> list[Application]:
+    """Applications the actor may see, newest first; with ``waiting_first``, those the
+    actor can act on now come first, soonest Commission deadline first."""
+    query = _visible(actor, state=state, states=states, call=call, country=country)
+    if waiting_first:
+        actionable = [s.value for s in A if APPLICATION.allowed(s.value, actor.role)]
+        query = query.order_by(
+            case((Application.state.in_(actionable), 0), else_=1),
+            Call.commission_deadline,
+            Application.id,
+        )
+    else:
+        query = query.order_by(Application.id.desc())
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count_applications(
+    session: Session,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    states: Sequence[str] | None = None,
+    call: str | None = None,
+    country: str | None = None,
+) -> int:
+    query = _visible(actor, state=state, states=states, call=call, country=country)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def endorsements_by_call(
+    session: Session, keys: Iterable[tuple[int, str]]
+) -> dict[tuple[int, str], int]:
+    """``endorsements_used`` for many (call, country) pairs in one query."""
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Application.call_id, Application.country_code, func.count(Application.id))
+        .where(
+            Application.call_id.in_({k[0] for k in wanted}),
+            Application.endorsed_at.is_not(None),
+            Application.state.in_(list(ENDORSED)),
+        )
+        .group_by(Application.call_id, Application.country_code)
+    )
+    found = {(call_id, code): count for call_id, code, count in rows}
+    return {key: found.get(key, 0) for key in wanted}
 
 
 def history(session: Session, actor: Actor, application_id: int) -> list[AuditEvent]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -372,6 +373,17 @@ def change_membership(
     return membership
 
 
+def _visible_members(actor: Actor, state: str | None) -> Select[Membership]:
+    query = select(Membership).join(City, Membership.city_id == City.id)
+    if actor.role is Role.CITY:
+        query = query.where(Membership.city_id == actor.city_id)
+    elif actor.role is Role.COMMISSION:
+        query = query.where(City.country_code == actor.country_code)
+    if state:
+        query = query.where(Membership.state == state)
+    return query
+
+
 def list_members(
     session: Session,
     actor: Actor,
@@ -380,16 +392,49 @@ def list_members(
     limit: int = 1000,
     offset: int = 0,
 ) -> list[Membership]:
-    query = select(Membership).join(City, Membership.city_id == City.id)
-    if actor.role is Role.CITY:
-        query = query.where(Membership.city_id == actor.city_id)
-    elif actor.role is Role.COMMISSION:
-        query = query.where(City.country_code == actor.country_code)
-    if state:
-        query = query.where(Membership.state == state)
-    order = {M.INACTIVE.value: 0, M.OVERDUE.value: 1, M.ACTIVE.value: 2}
-    members = list(session.scalars(query.order_by(City.name).limit(limit).offset(offset)))
-    return sorted(members, key=lambda m: order.get(m.state, 3))
+    """Members the actor may see: inactive, then overdue, then the rest, by city name."""
+    standing = case(
+        (Membership.state == M.INACTIVE.value, 0),
+        (Membership.state == M.OVERDUE.value, 1),
+        (Membership.state == M.ACTIVE.value, 2),
+        else_=3,
+    )
+    query = _visible_members(actor, state).order_by(standing, City.name, Membership.id)
+    return list(session.scalars(query.limit(limit).offset(offset)))
+
+
+def count_members(session: Session, actor: Actor, *, state: str | None = None) -> int:
+    query = _visible_members(actor, state)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def reports_of_many(session: Session, membership_ids: Sequence[int]) -> dict[int, list[Report]]:
+    """Reports of several members in one query (callers got the ids from a scoped list)."""
+    found: dict[int, list[Report]] = {i: [] for i in membership_ids}
+    if membership_ids:
+        query = (
+            select(Report)
+            .where(Report.membership_id.in_(list(membership_ids)))
+            .order_by(Report.due_on)
+        )
+        for report in session.scalars(query):
+            found[report.membership_id].append(report)
+    return found
+
+
+def next_due_date(settings: Settings, membership: Membership, today: date) -> date:
+    """The first due date by the rule on or after ``today`` that the member owes."""
+    rule = report_rule(settings)
+    start = max(today, membership.reports_from) - timedelta(days=1)
+    return rule.next_due(membership.admission_year, start)
+
+
+def get_membership(session: Session, actor: Actor, membership_id: int) -> Membership:
+    """One membership, if the actor may see it."""
+    membership = get(session, Membership, membership_id, "membership")
+    city = membership.city
+    require_city_scope(actor, city.id, city.country_code, "membership")
+    return membership
 
 
 def reports_of(session: Session, actor: Actor, membership_id: int) -> list[Report]:
