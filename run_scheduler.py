@@ -1,0 +1,102 @@
+"""The scheduler process: settings -> database -> jobs -> block until SIGINT/SIGTERM.
+
+    python run_scheduler.py                    # run until stopped (sweep + dispatcher)
+    python run_scheduler.py --once             # one sweep and one dispatch pass, then exit
+    python run_scheduler.py --once --now 2027-03-01T06:00:00Z
+    python run_scheduler.py --once --dry-run   # show what the sweep would do; change nothing
+
+Logs go to stderr. Exit codes: 0 done, 1 the database cannot be opened or the sweep
+reported errors (``--once``), 2 bad settings or arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from config import SettingsError, load_settings
+from workflow.db import make_engine, session_factory, upgrade
+from workflow.scheduler import run_once, run_until_stopped
+
+log = logging.getLogger("gnlc.run_scheduler")
+
+
+def parse_instant(value: str) -> datetime:
+    """An ISO date or date-time; without a zone it is UTC; a date alone is 00:00 UTC."""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an ISO date or date-time like 2027-03-01T06:00:00Z"
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="run_scheduler.py",
+        description="Sweep the workflow (windows, deadlines, reminders) and send the outbox.",
+    )
+    parser.add_argument(
+        "--once", action="store_true", help="one sweep and one dispatch pass, then exit"
+    )
+    parser.add_argument(
+        "--now",
+        type=parse_instant,
+        help="act as if it were this moment (ISO, e.g. 2027-03-01T06:00:00Z); "
+        "without --once the clock starts there and moves on",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="with --once: print what the sweep would change and mail, as JSON; change nothing",
+    )
+    args = parser.parse_args(argv)
+    if args.dry_run and not args.once:
+        parser.error("--dry-run needs --once")
+    return args
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings(environ)
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    url = settings.database.url
+    try:
+        upgrade(url)
+    except OperationalError as exc:
+        safe = make_url(url).render_as_string(hide_password=True)
+        print(f"error: cannot open the database {safe}: {exc.orig}", file=sys.stderr)
+        return 1
+    engine = make_engine(url)
+    factory = session_factory(engine)
+    try:
+        if args.once:
+            now = args.now or datetime.now(UTC)
+            report, _ = run_once(factory, settings, now=now, dry_run=args.dry_run)
+            if args.dry_run:
+                print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
+            return 1 if report.errors else 0
+        run_until_stopped(settings, factory, now_override=args.now)
+        return 0
+    finally:
+        engine.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""``gnlc sweep`` (what is due now, or what would be) and ``gnlc scheduler`` (run it)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Annotated
+
+import typer
+
+from workflow.cli.context import JsonOption, NowOption, cli_state, console, emit_json
+from workflow.cli.output import table
+from workflow.scheduler import run_once, run_until_stopped
+from workflow.sweep import SweepReport, sweep
+
+app = typer.Typer(help="The scheduler's sweep and the scheduler process.")
+
+
+def _show(report: SweepReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.as_dict())
+        return
+    if report.dry_run:
+        console.print(f"Dry run at {report.now.isoformat()}: nothing was changed or sent.")
+    else:
+        console.print(f"Sweep at {report.now.isoformat()}.")
+    table(
+        "Would change" if report.dry_run else "Changed",
+        ["change", "count"],
+        sorted((kind, count) for kind, count in report.changes.items() if count),
+    )
+    table(
+        f"{'Would mail' if report.dry_run else 'Enqueued'}: {report.enqueued}",
+        ["occasion", "to", "cc", "language"],
+        [(m.occasion, ", ".join(m.to), ", ".join(m.cc), m.language) for m in report.messages],
+    )
+    for error in report.errors:
+        console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
+
+
+@app.command("sweep")
+def sweep_command(
+    now: NowOption = None,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Show what would change and who would be mailed; change nothing."
+        ),
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the sweep once (windows, expiry, report deadlines, reminders) at --now."""
+    state = cli_state()
+    report = sweep(state.factory, state.settings, now=state.now(now), dry_run=dry_run)
+    _show(report, state.wants_json(as_json))
+    if report.errors:
+        raise typer.Exit(1)
+
+
+@app.command("scheduler")
+def scheduler_command(
+    once: Annotated[
+        bool, typer.Option("--once", help="One sweep and one dispatch pass, then exit.")
+    ] = False,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the scheduler (sweep and dispatcher) until Ctrl-C or SIGTERM, or --once."""
+    state = cli_state()
+    override = now or state.now_override
+    if once:
+        report, result = run_once(state.factory, state.settings, now=state.now(override))
+        _show(report, state.wants_json(as_json))
+        if result is not None and not state.wants_json(as_json):
+            console.print(
+                f"Dispatched: {result.sent} sent, {result.retried} to retry, {result.dead} dead."
+            )
+        if report.errors:
+            raise typer.Exit(1)
+        return
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    run_until_stopped(
+        state.settings, state.factory, now_override=state.now(override) if override else None
+    )
