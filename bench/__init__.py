@@ -1,0 +1,1 @@
+"""Benchmarks of the workflow engine against its peers and against the raw limit."""
