@@ -14,7 +14,7 @@ from workflow.models import Call
 from workflow.services import calls as call_service
 
 app = typer.Typer(
-    help="Calls for applications: list, show, create, extend, cancel.", no_args_is_help=True
+    help="Calls for applications: list, create, extend, cancel.", no_args_is_help=True
 )
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Annotated
 
 import typer
 
-from workflow.cli import applications, calls, directory, members
+from workflow.cli import applications, calls, directory, members, outbox, serve, sweep
 from workflow.cli.context import JsonOption, cli_state, console, reset_state
 from workflow.db import is_current, upgrade
 from workflow.machines import WORKFLOWS
@@ -82,20 +81,6 @@ app.add_typer(applications.app, name="app")
 app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
 
-# Command groups built beside the core: the outbox, the sweep and scheduler, the portal.
-for _module, _name in (
-    ("workflow.cli.outbox", "outbox"),
-    ("workflow.cli.sweep", None),
-    ("workflow.cli.serve", None),
-):
-    try:
-        _sub = importlib.import_module(_module)
-    except ModuleNotFoundError as _exc:
-        if _exc.name != _module:
-            raise
-        continue
-    if _name:
-        app.add_typer(_sub.app, name=_name)
-    else:
-        app.registered_commands.extend(_sub.app.registered_commands)
-        app.registered_groups.extend(_sub.app.registered_groups)
+app.add_typer(outbox.app, name="outbox")
+for group in (sweep.app, serve.app):  # top-level commands: gnlc sweep, scheduler, serve
+    app.registered_commands.extend(group.registered_commands)

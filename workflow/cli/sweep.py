@@ -31,8 +31,11 @@ def _show(report: SweepReport, as_json: bool) -> None:
     )
     table(
         f"{'Would mail' if report.dry_run else 'Enqueued'}: {report.enqueued}",
-        ["occasion", "to", "cc", "language"],
-        [(m.occasion, ", ".join(m.to), ", ".join(m.cc), m.language) for m in report.messages],
+        ["occasion", "copy for", "language", "to", "cc"],
+        [
+            (m.occasion, m.key.rsplit(":", 1)[-1], m.language, ", ".join(m.to), ", ".join(m.cc))
+            for m in report.messages
+        ],
     )
     for error in report.errors:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
