@@ -17,16 +17,16 @@ import asyncio
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from notifications.compose import MalformedMessage, compose
-from notifications.outbox import Status
+from notifications.outbox import Status, content
 from notifications.senders import PermanentSendError, Sender, SendError, build_sender, classify
 from workflow.db import transaction
 from workflow.errors import InvalidInput, NotFound
@@ -71,6 +71,9 @@ class Claimed:
     body_html: str
     attempts: int  # including the one about to be made
     lease: datetime
+    occasion: str = ""
+    context: dict[str, Any] = field(default_factory=dict)
+    rendered_here: bool = False  # rendered from ``context`` by this dispatcher
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,8 @@ def claim(
                 body_html=r.body_html,
                 attempts=r.attempts + 1,
                 lease=lease,
+                occasion=r.occasion,
+                context=dict(r.context) if not r.body_text else {},
             )
             for r in rows
         ]
@@ -171,6 +176,12 @@ def record(
                 "b_error": f"attempt {c.attempts}: {o.error}"[:2000],
             }
         )
+    rendered = [
+        {"b_id": o.claimed.id, "b_subject": o.claimed.subject, "b_text": o.claimed.body_text,
+         "b_html": o.claimed.body_html}
+        for o in outcomes
+        if o.error is None and o.claimed.rendered_here
+    ]  # fmt: skip
     with transaction(factory) as session:
         if sent:
             # Accepted by the server: true whoever holds the lease now.
@@ -178,6 +189,18 @@ def record(
                 update(table)
                 .where(table.c.id.in_(sent))
                 .values(status=Status.SENT, sent_at=now, claimed_until=None, last_error="")
+            )
+        if rendered:
+            # Keep what was sent, as it was rendered.
+            session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_id"))
+                .values(
+                    subject=bindparam("b_subject"),
+                    body_text=bindparam("b_text"),
+                    body_html=bindparam("b_html"),
+                ),
+                rendered,
             )
         if failures:
             # Only while the lease is still ours: a row taken over meanwhile is not ours.
@@ -199,7 +222,25 @@ def record(
     return DispatchResult(sent=len(sent), retried=retried, dead=dead)
 
 
+def _rendered(item: Claimed) -> Claimed:
+    """A row stored with its context (the sweep's reminders) is rendered when sent."""
+    if item.body_text:
+        return item
+    text = content(item)
+    return replace(
+        item,
+        subject=text.subject[:300],
+        body_text=text.text,
+        body_html=text.html,
+        rendered_here=True,
+    )
+
+
 async def _attempt(item: Claimed, settings: Settings, sender: Sender, now: datetime) -> Outcome:
+    try:
+        item = _rendered(item)
+    except Exception as exc:  # a template that cannot render this context: an operator looks
+        return Outcome(item, PermanentSendError(f"cannot render the message: {exc}"))
     try:
         message = compose(item, settings, now)
     except MalformedMessage as exc:

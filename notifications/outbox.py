@@ -12,16 +12,16 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any, cast
+from datetime import date, datetime
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from notifications.recipients import Addressing
-from notifications.render import render
+from notifications.recipients import Addressing, Recipient
+from notifications.render import Rendered, render, resolved_language
 from workflow.models import OutboxMessage
 
 
@@ -57,15 +57,85 @@ def new_message_id(from_address: str) -> str:
     return f"<{uuid.uuid4().hex}@{domain}>"
 
 
-def rows_for(owed: Owed, now: datetime, from_address: str) -> list[dict[str, Any]]:
-    """The outbox rows of one occasion: one per distinct recipient."""
+def encode_context(context: dict[str, Any]) -> dict[str, Any]:
+    """A template context as JSON: dates and instants tagged, recipients as mappings."""
+    return {key: _encode(value) for key, value in context.items()}
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, Recipient):
+        return {"address": value.address, "name": value.name, "language": value.language}
+    if isinstance(value, dict):
+        return {k: _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    return value
+
+
+def decode_context(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: _decode(value) for key, value in data.items()}
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.keys() == {"$datetime"}:
+            return datetime.fromisoformat(value["$datetime"])
+        if value.keys() == {"$date"}:
+            return date.fromisoformat(value["$date"])
+        return {k: _decode(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    return value
+
+
+class Stored(Protocol):
+    """What ``content`` reads of an outbox row (or a claimed copy of one)."""
+
+    @property
+    def occasion(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def body_text(self) -> str: ...
+    @property
+    def body_html(self) -> str: ...
+    @property
+    def context(self) -> dict[str, Any]: ...
+
+
+def content(row: Stored) -> Rendered:
+    """The message's subject and bodies: as stored, or rendered now from its context."""
+    if row.body_text:
+        return Rendered(row.subject, row.body_text, row.body_html, row.language)
+    return render(row.occasion, row.language, decode_context(row.context))
+
+
+def rows_for(
+    owed: Owed, now: datetime, from_address: str, *, render_now: bool = True
+) -> list[dict[str, Any]]:
+    """The outbox rows of one occasion: one per distinct recipient.
+
+    ``render_now=False`` stores the context instead of the text (the sweep's bulk
+    reminders): the dispatcher renders it when it sends, in the language stored here.
+    """
     to = [r.address for r in owed.addressing.to]
     cc = [r.address for r in owed.addressing.cc if r.address.lower() not in {a.lower() for a in to}]
     rows = []
     for recipient in owed.addressing.everyone:
-        rendered = render(
-            owed.occasion, recipient.language, {**owed.context, "recipient": recipient}
-        )
+        context = {**owed.context, "recipient": recipient}
+        if render_now:
+            rendered = render(owed.occasion, recipient.language, context)
+            language, stored = rendered.language, {}
+            subject, text, html = rendered.subject[:300], rendered.text, rendered.html
+        else:
+            language = resolved_language(owed.occasion, recipient.language)
+            stored, subject, text, html = encode_context(context), "", "", ""
         rows.append(
             {
                 "key": message_key(
@@ -77,10 +147,11 @@ def rows_for(owed: Owed, now: datetime, from_address: str) -> list[dict[str, Any
                 "recipient": recipient.address,
                 "to_addrs": to,
                 "cc_addrs": cc,
-                "language": rendered.language,
-                "subject": rendered.subject[:300],
-                "body_text": rendered.text,
-                "body_html": rendered.html,
+                "language": language,
+                "subject": subject,
+                "body_text": text,
+                "body_html": html,
+                "context": stored,
                 "message_id": new_message_id(from_address),
                 "status": Status.PENDING,
                 "attempts": 0,
@@ -97,22 +168,12 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     if not rows:
         return 0
     dialect = session.get_bind().dialect.name
-    # A Core insert on the table, with each row as parameters: one compiled statement
-    # reused (``.values(**row)`` built and compiled a new statement per row, ten times
-    # slower), and a result that still has its rowcount.
     table = cast(Table, OutboxMessage.__table__)
-    if dialect == "postgresql":
-        stmt: Any = pg_insert(table).on_conflict_do_nothing(index_elements=["key"])
-    elif dialect == "sqlite":
-        stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=["key"])
-    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
-        stmt = insert(table)
-    total = 0
-    for row in rows:
-        # One statement a row: rowcount tells whether the key was new.
-        result = session.execute(stmt, row)
-        total += max(result.rowcount, 0)  # type: ignore[attr-defined]
-    return total
+    maker: Any = pg_insert if dialect == "postgresql" else sqlite_insert
+    # RETURNING tells which keys were new on both backends (psycopg reports no rowcount
+    # for a skipped conflict); the compiled statement is reused for every row.
+    stmt = maker(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    return sum(len(session.execute(stmt, row).fetchall()) for row in rows)
 
 
 def enqueue(session: Session, owed: Iterable[Owed], *, now: datetime, from_address: str) -> int:

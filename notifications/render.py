@@ -61,6 +61,12 @@ def available_languages(occasion: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.txt"))
 
 
+@cache
+def resolved_language(occasion: str, language: str) -> str:
+    """The language ``render`` will use: ``language`` when its template exists."""
+    return language if (TEMPLATES / occasion / f"{language}.txt").exists() else FALLBACK
+
+
 def occasions() -> list[str]:
     return sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir() and not p.name.startswith("_"))
 

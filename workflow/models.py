@@ -239,6 +239,10 @@ class AuditEvent(Base):
 class OutboxMessage(Base):
     """One email owed to one recipient, written in the same transaction as its cause.
 
+    Rendered either at enqueue (subject and bodies filled in) or, for the sweep's bulk
+    reminders, at sending time from ``context``; ``notifications.outbox.content`` gives
+    the text either way.
+
     ``key`` (subject, occasion, recipient) is unique: enqueueing the same occasion twice
     writes nothing the second time. ``message_id`` is fixed here, so a message re-sent
     after a crash carries the same Message-ID.
@@ -259,6 +263,9 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    # What the templates need, when the text is rendered at sending time (the sweep's bulk
+    # reminders); empty when subject and bodies were rendered at enqueue.
+    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
     status: Mapped[str] = mapped_column(String(10), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)

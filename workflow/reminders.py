@@ -430,6 +430,4 @@ def _report_owed(
             "url": portal(settings, f"/reports/{report_id}"),
         },
         round=found.name,
-        # Every context value but the city's own is the same for these (sweep_mail).
-        extra={"shared": (occasion, found.name, due, country.code, today)},
     )

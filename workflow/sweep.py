@@ -32,9 +32,8 @@ Commission once overdue for ``reports.escalate_after_days``)
     city, country, commission, due_on (the oldest overdue report), grace_days,
     inactive_since, network, url
 
-Templates print ``city``, ``name``, ``report_id``, ``application_id`` and ``url`` only as
-plain ``{{ value }}`` (no filters, no tests): :mod:`workflow.sweep_mail` renders a group of
-copies once and substitutes these values. Rounds in the outbox key: ``open``
+The sweep stores each message's context, not its text; the dispatcher renders it when it
+sends (:mod:`workflow.sweep_mail`). Rounds in the outbox key: ``open``
 (call_opened); ``<state>-d-N@<date>`` (draft_reminder); ``<country>-d-N@<deadline>``
 (commission_reminder); ``d-N``, ``due``, ``overdue-K`` (reports, see
 :func:`workflow.reminders.report_rounds`); ``due-<date>`` (membership_inactive).

@@ -7,6 +7,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from workflow.cli.context import JsonOption, NowOption, cli_state, console, emit_json
 from workflow.cli.output import table
@@ -29,14 +30,19 @@ def _show(report: SweepReport, as_json: bool) -> None:
         ["change", "count"],
         sorted((kind, count) for kind, count in report.changes.items() if count),
     )
-    table(
-        f"{'Would mail' if report.dry_run else 'Enqueued'}: {report.enqueued}",
-        ["occasion", "copy for", "language", "to", "cc"],
-        [
-            (m.occasion, m.key.rsplit(":", 1)[-1], m.language, ", ".join(m.to), ", ".join(m.cc))
-            for m in report.messages
-        ],
+    mail = Table(
+        title=f"{'Would mail' if report.dry_run else 'Enqueued'}: {report.enqueued}",
+        title_justify="left",
+        header_style="bold",
     )
+    mail.add_column("occasion", no_wrap=True, min_width=19)
+    for column in ("copy for", "language", "to", "cc"):
+        mail.add_column(column)
+    for m in report.messages:
+        mail.add_row(
+            m.occasion, m.key.rsplit(":", 1)[-1], m.language, ", ".join(m.to), ", ".join(m.cc)
+        )
+    console.print(mail)
     for error in report.errors:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
 
