@@ -338,42 +338,65 @@ def report_reminders(session: Session, settings: Settings, days: LocalDays) -> l
     return list(iter_report_reminders(session, settings, days))
 
 
-def iter_report_reminders(session: Session, settings: Settings, days: LocalDays) -> Iterator[Owed]:
-    """Report reminders before, on and after the due date, Cc the Commission late on.
+@dataclass(frozen=True)
+class ReportRound:
+    """Reports sharing a due date and a reminder round today (in one or more zones)."""
 
-    Reports sharing a due date and a local day share their round: one query per round
-    (a handful) returns the reports still owed it.
-    """
+    due: date
+    found: Round
+    todays: dict[str, date]  # each zone of the group and its local date today
+
+    @property
+    def occasion(self) -> str:
+        return report_occasion(self.found)
+
+
+def report_round_groups(
+    session: Session, settings: Settings, days: LocalDays
+) -> tuple[list[ReportRound], dict[str, Country]]:
+    """The report reminder rounds due today: a handful, whatever the number of members."""
     r = settings.reports
     countries = {c.code: c for c in session.scalars(select(Country))}
     todays = {c.timezone: days(c.timezone) for c in countries.values()}
     known = [d for d in todays.values() if d is not None]
     if not known:
-        return
+        return [], countries
     ahead = max([n for n in r.reminder_days_before if n > 0], default=0)
-    pending = (
-        Report.state.in_([s.value for s in PENDING_REPORT]),
-        Membership.state.in_([s.value for s in REMINDED]),
-    )
     dues = session.scalars(
         select(Report.due_on)
         .join(Membership, Report.membership_id == Membership.id)
         .where(
-            *pending,
+            *report_pending(),
             Report.due_on <= max(known) + timedelta(days=ahead),
             Report.due_on >= min(known) - timedelta(days=r.grace_days + 1),
         )
         .distinct()
     ).all()
-    groups: dict[tuple[date, Round], list[str]] = {}
+    groups: dict[tuple[date, Round], dict[str, date]] = {}
     for due in sorted(dues):
         rounds = report_rounds(due, settings)
         for tz, today in todays.items():
             found = None if today is None else due_round(rounds, today)
-            if found is not None:
-                groups.setdefault((due, found), []).append(tz)
-    for (due, found), zones in groups.items():
-        occasion = report_occasion(found)
+            if found is not None and today is not None:
+                groups.setdefault((due, found), {})[tz] = today
+    return [ReportRound(due, found, zones) for (due, found), zones in groups.items()], countries
+
+
+def report_pending() -> tuple[Any, Any]:
+    """SQL: a report still owed by a member still reminded."""
+    return (
+        Report.state.in_([s.value for s in PENDING_REPORT]),
+        Membership.state.in_([s.value for s in REMINDED]),
+    )
+
+
+def iter_report_reminders(session: Session, settings: Settings, days: LocalDays) -> Iterator[Owed]:
+    """Report reminders before, on and after the due date, Cc the Commission late on, as
+    ``Owed`` items (the sweep itself inserts them set-based: ``sweep_mail``)."""
+    groups, countries = report_round_groups(session, settings, days)
+    for group in groups:
+        occasion = group.occasion
+        found = group.found
         missing = unsent("report", Report.id, occasion, found.name, City.contact_email)
         if escalated(found, settings):
             missing = missing | unsent(
@@ -392,14 +415,17 @@ def iter_report_reminders(session: Session, settings: Settings, days: LocalDays)
             .join(Membership, Report.membership_id == Membership.id)
             .join(City, Membership.city_id == City.id)
             .join(Country, City.country_code == Country.code)
-            .where(*pending, Report.due_on == due, Country.timezone.in_(zones), missing)
+            .where(
+                *report_pending(),
+                Report.due_on == group.due,
+                Country.timezone.in_(list(group.todays)),
+                missing,
+            )
             .order_by(Report.id)
         )
         for row in rows.all():  # read them all before the sweep writes outbox rows
             country = countries[row.country_code]
-            today = todays[country.timezone]
-            assert today is not None
-            yield _report_owed(row, settings, country, today, found)
+            yield _report_owed(row, settings, country, group.todays[country.timezone], found)
 
 
 def _report_owed(

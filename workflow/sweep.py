@@ -57,7 +57,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings
 from notifications.outbox import Owed
 from notifications.recipients import Addressing
-from workflow import reminders, sweep_mail
+from workflow import reminders, report_mail, sweep_mail
 from workflow.actors import SYSTEM
 from workflow.calendar import as_utc, local_date
 from workflow.db import transaction
@@ -191,7 +191,7 @@ def sweep(
         units.run("reports_overdue", work.mark_reports_overdue)
         units.run("memberships_overdue", work.mark_memberships_overdue)
         units.run("memberships_inactive", work.mark_memberships_inactive)
-        units.run("report_reminders", work.enqueue_from(reminders.iter_report_reminders))
+        units.run("report_reminders", work.enqueue_report_reminders)
     log.info(report.summary())
     return report
 
@@ -434,6 +434,14 @@ class _Work:
             self.enqueue(session, find(session, self.settings, self.days))
 
         return work
+
+    def enqueue_report_reminders(self, session: Session) -> None:
+        """Report reminders, set-based: one INSERT ... SELECT per round (a handful a day)."""
+        groups, _ = reminders.report_round_groups(session, self.settings, self.days)
+        for group in groups:
+            self.report.messages.extend(
+                report_mail.enqueue_round(session, self.settings, group, now=self.now)
+            )
 
     def enqueue(self, session: Session, owed: Iterable[Owed]) -> None:
         """Render and insert only the occasions whose keys are not in the outbox yet."""

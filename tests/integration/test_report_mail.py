@@ -1,0 +1,71 @@
+"""The set-based report reminders write exactly the rows the per-message path would."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import select
+
+from notifications.outbox import content, decode_context, rows_for
+from notifications.render import render
+from tests.conftest import INSTITUTE, World, utc
+from workflow import reminders
+from workflow.db import transaction
+from workflow.models import City, OutboxMessage
+from workflow.services import memberships
+from workflow.sweep import sweep
+
+COMPARED = (
+    "occasion", "subject_type", "subject_id", "recipient", "to_addrs", "cc_addrs", "language",
+    "subject", "body_text", "body_html", "context", "status", "attempts", "next_attempt_at",
+    "last_error", "created_at",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("when", "occasion", "escalated"),
+    [
+        (utc(2027, 3, 1, 8), "report_reminder", False),  # d-30
+        (utc(2027, 3, 31, 8), "report_due_today", False),
+        (utc(2027, 5, 31, 8), "report_overdue", True),  # 61 days late: the Commission copied
+    ],
+)
+def test_set_based_rows_equal_the_per_message_rows(
+    world: World, when: datetime, occasion: str, escalated: bool
+) -> None:
+    for name in ("Jelgava", "Tartu", "Lyon"):  # languages lv, en, fr; three timezones
+        with transaction(world.factory) as session:
+            city = session.get(City, world.cities[name])
+            assert city is not None
+            memberships.import_member(
+                session, world.settings, INSTITUTE, city, admitted_on=date(2025, 6, 1),
+                now=utc(2027, 1, 1),
+            )  # fmt: skip
+    sweep(world.factory, world.settings, now=utc(2027, 1, 2))  # the obligations exist now
+    with world.factory() as session:
+        owed = list(
+            reminders.iter_report_reminders(session, world.settings, reminders.LocalDays(when, []))
+        )
+    assert {o.occasion for o in owed} == {occasion}
+    expected = {
+        row["key"]: row
+        for o in owed
+        for row in rows_for(o, when, world.settings.mail.from_address, render_now=False)
+    }
+    assert len(expected) == (6 if escalated else 3)
+    report = sweep(world.factory, world.settings, now=when)
+    assert {m.key for m in report.messages if m.occasion == occasion} == set(expected)
+    with world.factory() as session:
+        stored = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.occasion == occasion)
+        ).all()
+        assert {r.key for r in stored} == set(expected)
+        for row in stored:
+            want = expected[row.key]
+            assert {c: getattr(row, c) for c in COMPARED} == {c: want[c] for c in COMPARED}
+            assert re.fullmatch(r"<[0-9a-f]{32}@unesco\.org>", row.message_id)
+            # And it renders to what the templates write for that context.
+            assert content(row) == render(occasion, row.language, decode_context(want["context"]))
+        assert len({r.message_id for r in stored}) == len(stored)
