@@ -7,9 +7,9 @@ process (``python -m bench.sweep_child``) so its peak RSS is the sweep's own; th
 bulk-loaded beforehand (not measured).
 
 The peer is what many would build: one APScheduler date job per reminder in a
-``SQLAlchemyJobStore`` on the same database, each job enqueueing its reminder with the
-same renderer and outbox insert; measured from the first ``add_job`` until every job has
-run once.
+``SQLAlchemyJobStore`` on the same database, each job inserting its reminder's outbox row
+(unrendered, as the sweep writes it) in its own transaction; measured from the first
+``add_job`` until every job has run once.
 """
 
 from __future__ import annotations
