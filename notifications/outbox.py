@@ -171,9 +171,9 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     table = cast(Table, OutboxMessage.__table__)
     maker: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     # RETURNING tells which keys were new on both backends (psycopg reports no rowcount
-    # for a skipped conflict); the compiled statement is reused for every row.
+    # for a skipped conflict); all rows go in one multi-row statement.
     stmt = maker(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
-    return sum(len(session.execute(stmt, row).fetchall()) for row in rows)
+    return len(session.execute(stmt, list(rows)).fetchall())
 
 
 def enqueue(session: Session, owed: Iterable[Owed], *, now: datetime, from_address: str) -> int:
