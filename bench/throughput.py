@@ -70,12 +70,14 @@ LABELS = {
 TARGETS = {"limit": 0.5, "spiff": 3.0, "naive": 2.0}
 WHY = {
     "limit": (
-        "ours spends its time in the ORM, not in the database: see the instrumented run "
-        "(loading the application with three joined tables, two flushes per action because the "
-        "audit event's id is the outbox round, one INSERT per outbox row, the membership's "
-        "SELECT/INSERT/flush on admit, Jinja rendering of text and HTML). Closing it: write a "
-        "transition as a few Core statements (UPDATE ... WHERE version = ?, INSERT audit "
-        "RETURNING id, one executemany for the outbox) and render from a per-occasion cache"
+        "ours spends its time in SQLAlchemy, not in the database: see the instrumented run "
+        "(loading the application with its call, city and country through the ORM, the "
+        "unit-of-work flush of the state change and the audit event, the membership's "
+        "SELECT/INSERT on admit, rendering the messages with Jinja, the quota COUNT on "
+        "endorse). Writing the state and the audit event with Core statements instead of the "
+        "flush was tried and was no faster (the per-attribute change tracking it needs costs "
+        "what the flush costs). Closing it: a transition path that reads one narrow Core row "
+        "and writes with prepared statements, keeping the ORM for pages only"
     ),
     "spiff": (
         "SpiffWorkflow's own step (deserialise, run the task, serialise about 9 KB of JSON) "
@@ -83,10 +85,10 @@ WHY = {
         "ours, so ours can be 3x faster only once that shared work shrinks (see the limit row)"
     ),
     "naive": (
-        "the naive way issues fewer statements than ours (no row lock with populate_existing, no "
-        "quota COUNT on endorse, one flush at commit, no membership/report lookups on admit); "
-        "building a Machine per row costs little next to that. Closing it: the same Core-level "
-        "transition as for the limit"
+        "the naive way pays the same ORM, rendering and commit costs as ours and adds only a "
+        "Machine per row, which is cheap; ours does more per action (the row lock, the scope "
+        "and quota checks, the membership and its report obligations on admit). Being twice "
+        "as fast needs the Core-level transition path described for the limit"
     ),
 }
 
