@@ -1,7 +1,8 @@
 """The portal for benchmark 4 in its own process: ``python -m bench.portal_server URL PORT``.
 
-Serves :func:`web.app.create_app` with uvicorn on 127.0.0.1:PORT, over the database at
-URL, with its clock fixed at the benchmark's instant; no demo data.
+Serves :func:`web.app.create_app` over the database at URL on 127.0.0.1:PORT the way
+``gnlc serve`` does (:func:`web.serving.serve`: uvicorn with ``[web] workers``
+processes), with its clock fixed at the benchmark's instant; no demo data.
 """
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from __future__ import annotations
 import sys
 from datetime import UTC, datetime
 
-import uvicorn
+from fastapi import FastAPI
 
 from config import load_settings
 from web.app import create_app
+from web.serving import serve, settings_from_environment
 
 NOW = datetime(2027, 4, 20, 10, 0, tzinfo=UTC)
 
@@ -21,12 +23,22 @@ def fixed_clock() -> datetime:
     return NOW
 
 
+def app() -> FastAPI:
+    """The app factory each worker process calls."""
+    return create_app(settings_from_environment(), clock=fixed_clock)
+
+
 def main(url: str, port: int) -> None:
     settings = load_settings({}).with_overrides(
-        database={"url": url}, web={"demo_data": False, "public_url": f"http://127.0.0.1:{port}"}
+        database={"url": url},
+        web={
+            "demo_data": False,
+            "public_url": f"http://127.0.0.1:{port}",
+            "host": "127.0.0.1",
+            "port": port,
+        },
     )
-    app = create_app(settings, clock=fixed_clock)
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    serve(settings, "bench.portal_server:app", log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -121,6 +121,7 @@ class WebSettings(_Section):
     secret_key: SecretStr
     demo_data: bool
     upload_max_bytes: int = Field(ge=1024)
+    workers: int = Field(ge=1, le=64)
 
 
 class Settings(_Section):

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from config import Settings
 from web import api
 from web.pages import admin, applications, auth, home, members
-from web.portal import Clock, Portal, real_clock, uploads_folder
+from web.portal import Clock, Portal, read_only_factory, real_clock, uploads_folder
 from web.security import SessionSigner
 from web.templating import environment, render
 from web.viewer import SignInRequired, session_middleware
@@ -60,6 +60,7 @@ def create_app(
         templates=environment(),
         uploads=uploads_folder(settings),
         secure_cookies=settings.web.public_url.startswith("https://"),
+        reader=read_only_factory(factory),
     )
     app.middleware("http")(session_middleware)
 

@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jinja2 import Environment
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.requests import Request
 
 from config import Settings
 from web.security import SessionSigner
-from workflow.db import transaction
+from workflow.db import READ_ONLY, transaction
 
 Clock = Callable[[], datetime]
 
@@ -28,6 +29,20 @@ def uploads_folder(settings: Settings) -> Path:
     return Path(settings.mail.maildir).resolve().parent / "uploads"
 
 
+def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions on the same pool whose transactions only read.
+
+    On SQLite they begin without the write lock (see ``workflow.db.READ_ONLY``), so
+    page views run side by side; PostgreSQL runs them as READ ONLY transactions, so a
+    write slipping into a page view fails loudly instead of committing.
+    """
+    engine: Engine = factory.kw["bind"]
+    options: dict[str, object] = {READ_ONLY: True}
+    if engine.dialect.name == "postgresql":
+        options["postgresql_readonly"] = True
+    return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
+
+
 @dataclass
 class Portal:
     settings: Settings
@@ -37,6 +52,7 @@ class Portal:
     templates: Environment
     uploads: Path
     secure_cookies: bool
+    reader: sessionmaker[Session]
 
     def now(self) -> datetime:
         return self.clock()
@@ -45,6 +61,13 @@ class Portal:
     def unit(self) -> Iterator[Session]:
         """One transaction: commit on success, roll back on any error."""
         with transaction(self.factory) as session:
+            yield session
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """One read-only transaction, for page views: nothing is committed; closing the
+        session on leaving rolls it back and releases the snapshot."""
+        with self.reader() as session:
             yield session
 
 

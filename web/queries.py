@@ -1,7 +1,9 @@
 """Read models for pages and API: one application with what may happen next, the
 Commission's queue, members with their reporting status, reports awaiting review.
 
-Each starts from a service call that checks the actor's scope.
+Each starts from a service call, or from the service's own scope filter, that limits
+what the actor sees. The two long lists (the queue and the member list) read only the
+columns their pages show, as plain rows.
 """
 
 from __future__ import annotations
@@ -85,6 +87,35 @@ class QueueRow:
     quota_left: int
     actions: list[Step]
 
+    # The flat fields the list templates show (shared with QueueLine).
+    @property
+    def id(self) -> int:
+        return self.app.id
+
+    @property
+    def city(self) -> str:
+        return self.app.city.name
+
+    @property
+    def country_code(self) -> str:
+        return self.app.country_code
+
+    @property
+    def call(self) -> str:
+        return self.app.call.name
+
+    @property
+    def quota(self) -> int:
+        return self.app.call.quota
+
+    @property
+    def state(self) -> str:
+        return self.app.state
+
+    @property
+    def route(self) -> str:
+        return self.app.route
+
 
 PER_PAGE = 50
 
@@ -146,6 +177,27 @@ class MemberRow:
     overdue: int
     next_due: date | None
     actions: list[Step]
+
+    # The flat fields the list templates show (shared with MemberLine).
+    @property
+    def id(self) -> int:
+        return self.membership.id
+
+    @property
+    def city(self) -> str:
+        return self.membership.city.name
+
+    @property
+    def country_code(self) -> str:
+        return self.membership.city.country_code
+
+    @property
+    def state(self) -> str:
+        return self.membership.state
+
+    @property
+    def admission_year(self) -> int:
+        return self.membership.admission_year
 
 
 def member_rows(

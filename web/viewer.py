@@ -124,7 +124,7 @@ def load_viewer(request: Request, session_data: SessionData | None = None) -> Vi
     viewer = Viewer(csrf=data.csrf, lang=pick_language(cookie_lang, None, accept))
     if data.user_id is None:
         return viewer
-    with portal.factory() as session:
+    with portal.reading() as session:
         user = accounts.user_of_session(session, data.user_id)
         if user is None or fingerprint(user.password_hash) != data.pw:
             return viewer

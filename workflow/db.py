@@ -19,6 +19,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# Execution option of engines whose transactions only read: on SQLite they begin with a
+# plain (deferred) BEGIN instead of BEGIN IMMEDIATE.
+READ_ONLY = "gnlc_read_only"
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -45,7 +48,12 @@ def make_engine(url: str, **options: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A unit marked read-only (see READ_ONLY) reads a WAL snapshot without the write
+        # lock, so page views do not queue behind each other or behind writers.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 

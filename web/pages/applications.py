@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from web import actions, queries
+from web import actions, lists, queries
 from web.portal import portal_of
 from web.schemas import Id
 from web.templating import render
@@ -28,11 +28,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/applications")
 def application_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
-    actor = actor_of(who)
-    with portal.unit() as session:
-        pager = queries.page_of(page, queries.queue_size(session, actor))
-        rows = queries.queue(session, actor, limit=pager.size, offset=pager.offset)
-        return render(request, "applications/list.html", {"rows": rows, "pager": pager})
+    with portal.reading() as session:
+        pager, rows = lists.queue_page(session, actor_of(who), page)
+    # Rendered after the transaction: the rows are plain values.
+    return render(request, "applications/list.html", {"rows": rows, "pager": pager})
 
 
 def _form_values(request: Request, who: Viewer, app_id: int | None) -> dict[str, Any]:

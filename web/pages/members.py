@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from web import actions, queries
+from web import actions, lists, queries
 from web.portal import portal_of
 from web.schemas import Id
 from web.templating import render
@@ -20,13 +20,10 @@ router = APIRouter(include_in_schema=False)
 @router.get("/members")
 def member_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
-    actor = actor_of(who)
-    with portal.unit() as session:
-        pager = queries.page_of(page, memberships.count_members(session, actor))
-        rows = queries.member_rows(
-            session, portal.settings, actor, portal.now(), limit=pager.size, offset=pager.offset
-        )
-        return render(request, "members/list.html", {"rows": rows, "pager": pager})
+    with portal.reading() as session:
+        pager, rows = lists.member_page(session, portal.settings, actor_of(who), portal.now(), page)
+    # Rendered after the transaction: the rows are plain values.
+    return render(request, "members/list.html", {"rows": rows, "pager": pager})
 
 
 @router.get("/members/{membership_id}")

@@ -1,4 +1,5 @@
-"""``gnlc serve``: migrate, load the demo data, start the scheduler, run the portal."""
+"""``gnlc serve``: migrate, load the demo data, start the scheduler, run the portal
+(in ``[web] workers`` processes; the scheduler runs once, in this one)."""
 
 from __future__ import annotations
 
@@ -36,10 +37,8 @@ def serve(
     ] = False,
 ) -> None:
     """Run the portal (and the scheduler) on the configured host and port."""
-    import uvicorn
-
-    from web.app import create_app
     from web.demo import PASSWORD, USERS, load_demo
+    from web.serving import serve as serve_portal
 
     state = cli_state()
     settings = state.settings
@@ -53,8 +52,10 @@ def serve(
         console.print(f"demo sign-ins, each with the password [bold]{PASSWORD}[/bold]:")
         for email, _name, role, country, _city in USERS:
             console.print(f"  {role:<11} {email}{' (' + country + ')' if country else ''}")
+    console.print(f"portal: {web.workers} worker process(es)")
     try:
-        uvicorn.run(create_app(settings, factory), host=web.host, port=web.port, log_level="info")
+        # The workers build their own engines; the scheduler stays here, in one process.
+        serve_portal(settings)
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=True)

@@ -1,0 +1,91 @@
+"""Serving the portal with uvicorn in ``settings.web.workers`` processes.
+
+uvicorn starts each worker process afresh (spawn) and builds the app there from an
+import string, so the settings travel to the workers in an environment variable of
+this process (secrets included: only our own children read it). The caller (``gnlc
+serve``) keeps the scheduler in its own process, so it runs once whatever the number of
+workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from config import Settings
+from web.app import create_app
+
+#: The environment variable that carries the settings to the worker processes.
+SETTINGS_VARIABLE = "GNLC_PORTAL_SETTINGS"
+
+
+class NoDelayH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol with Nagle's algorithm off on every connection.
+
+    With several workers uvicorn binds the listening socket itself, without naming the
+    TCP protocol, so asyncio does not set TCP_NODELAY on the connections it accepts;
+    the response body then waits for the client's delayed ACK, about 40 ms per request.
+    """
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        super().connection_made(transport)
+
+
+def dump_settings(settings: Settings) -> str:
+    """The settings as JSON, secrets in clear (``model_dump_json`` would mask them)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return value.get_secret_value()
+        return str(value)
+
+    return json.dumps(settings.model_dump(), default=plain)
+
+
+def settings_from_environment() -> Settings:
+    """The settings a worker was started with (see :func:`serve`)."""
+    text = os.environ.get(SETTINGS_VARIABLE)
+    if not text:
+        raise RuntimeError(
+            f"{SETTINGS_VARIABLE} is not set: start the portal with `gnlc serve`, "
+            "which passes the settings to its worker processes."
+        )
+    return Settings.model_validate(json.loads(text))
+
+
+def app_from_environment() -> FastAPI:
+    """The app factory each worker process calls (``web.serving:app_from_environment``)."""
+    return create_app(settings_from_environment())
+
+
+def serve(
+    settings: Settings,
+    factory: str = "web.serving:app_from_environment",
+    *,
+    log_level: str = "info",
+    access_log: bool = True,
+) -> None:
+    """Run ``factory`` (an import string of an app factory) on the configured host and
+    port in ``settings.web.workers`` processes, until interrupted."""
+    os.environ[SETTINGS_VARIABLE] = dump_settings(settings)
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=settings.web.host,
+        port=settings.web.port,
+        workers=settings.web.workers,
+        http="web.serving:NoDelayH11Protocol",
+        log_level=log_level,
+        access_log=access_log,
+    )
