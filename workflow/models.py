@@ -256,7 +256,7 @@ class OutboxMessage(Base):
     occasion: Mapped[str] = mapped_column(String(60))
     subject_type: Mapped[str] = mapped_column(String(20))
     subject_id: Mapped[int] = mapped_column(Integer)
-    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    recipient: Mapped[str] = mapped_column(String(254))
     to_addrs: Mapped[list[str]] = mapped_column()
     cc_addrs: Mapped[list[str]] = mapped_column()
     language: Mapped[str] = mapped_column(String(8))

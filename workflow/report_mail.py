@@ -63,12 +63,18 @@ class _Dialect:
     def day(self, value: date) -> Any:
         return self.obj(_text("$date"), _text(value.isoformat()))
 
-    def message_id(self, domain: str) -> Any:
+    def message_id(self, now: datetime, subject: Any, domain: str) -> Any:
+        """Unique and, within a round, increasing: the unique index on Message-IDs then
+        grows at its end instead of splitting pages at random (a third of the insert)."""
         if self.postgres:
-            token = func.replace(sql_cast(func.gen_random_uuid(), String), "-", "")
+            token = func.substr(func.md5(sql_cast(func.random(), String)), 1, 16)
         else:
-            token = func.lower(func.hex(func.randomblob(16)))
-        return _text("<") + token + _text(f"@{domain}>")
+            token = func.lower(func.hex(func.randomblob(8)))
+        stamp = now.strftime("%Y%m%d%H%M%S")
+        return (
+            _text(f"<{stamp}.") + sql_cast(subject, String) + _text(".") + token
+            + _text(f"@{domain}>")
+        )  # fmt: skip
 
 
 def _language(column: Any, occasion: str) -> Any:
@@ -154,7 +160,7 @@ def _insert(
             _text(""),
             _text(""),
             context,
-            d.message_id(domain),
+            d.message_id(now, Report.id, domain),
             _text(Status.PENDING),
             _int(0),
             literal(now, UTCDateTime()),

@@ -65,7 +65,9 @@ def test_set_based_rows_equal_the_per_message_rows(
         for row in stored:
             want = expected[row.key]
             assert {c: getattr(row, c) for c in COMPARED} == {c: want[c] for c in COMPARED}
-            assert re.fullmatch(r"<[0-9a-f]{32}@unesco\.org>", row.message_id)
+            assert re.fullmatch(
+                rf"<\d{{14}}\.{row.subject_id}\.[0-9a-f]{{16}}@unesco\.org>", row.message_id
+            )
             # And it renders to what the templates write for that context.
             assert content(row) == render(occasion, row.language, decode_context(want["context"]))
         assert len({r.message_id for r in stored}) == len(stored)
