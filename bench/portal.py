@@ -42,19 +42,22 @@ PAGES = {
 
 
 def why_slow(got: Latencies, clients: int, sqlite: bool) -> str:
-    """The cause, from what was measured: the server time per request and the queue."""
-    service = 1000 * got.wall / max(len(got.seconds), 1)
-    tail = (
-        "; on SQLite the tail is longer still, requests also wait for the database lock"
-        if sqlite
-        else ""
-    )
+    """The cause, from what was measured: the throughput and the queue it makes."""
+    rate = len(got.seconds) / got.wall
+    return explain(rate, clients)
+
+
+def explain(rate: float, clients: int) -> str:
     return (
-        f"the server spends about {service:.0f} ms per request (it served "
-        f"{len(got.seconds) / got.wall:.0f} requests/s) and {clients} clients queue on one "
-        f"uvicorn process on this 2-core machine, so p95 is about {clients} times that{tail}. "
-        "Closing it: bring a page below about 5 ms of server time (narrow Core queries for "
-        "the listed columns, fewer queries per page) or serve with several worker processes"
+        f"the portal served {rate:.0f} requests/s: each request took about "
+        f"{2000 / rate:.0f} ms of the two cores (the clients' share included), and each of "
+        f"{clients} closed-loop clients waits behind the others (Little's law: latency is "
+        f"about {clients} / {rate:.0f} s). A p95 under 100 ms with {clients} clients needs "
+        f"more than {clients * 10} requests/s, about {2000 / (clients * 10):.0f} ms of the "
+        "two cores per request. The portal already runs two worker processes, reads in read-only "
+        "transactions and lists with narrow queries; what is left is Python work per "
+        "request (FastAPI, the session, Jinja rendering 50 rows, SQLAlchemy). Closing it: "
+        "a cheaper rendering path for the lists, or more cores"
     )
 
 
