@@ -18,7 +18,7 @@ from web import api
 from web.pages import admin, applications, auth, home, members
 from web.portal import Clock, Portal, read_only_factory, real_clock, uploads_folder
 from web.security import SessionSigner
-from web.templating import environment, render
+from web.templating import environment, render, said
 from web.viewer import SignInRequired, session_middleware
 from workflow.db import make_engine, session_factory
 from workflow.errors import WorkflowError
@@ -81,7 +81,7 @@ def create_app(
     def refused(request: Request, exc: WorkflowError) -> Response:
         if _wants_json(request):
             return JSONResponse({"code": exc.code, "message": str(exc)}, status_code=exc.status)
-        return render(request, "error.html", {"error": str(exc)}, status=exc.status)
+        return render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> Response:

@@ -357,6 +357,69 @@ ROWS: tuple[tuple[str, str, str], ...] = (
     ("diagram.report", "Progress report workflow", "Déroulement d'un rapport d'avancement"),
     ("diagram.membership", "Membership workflow", "Déroulement de l'adhésion"),
     # --- roles and states ---
+    # --- refusals from the services, said in the reader's language (web/refusals.py) ---
+    ("kind.application", "application", "candidature"),
+    ("kind.report", "report", "rapport"),
+    ("kind.membership", "membership", "adhésion"),
+    ("kind.call", "call", "appel"),
+    ("kind.city", "city", "ville"),
+    ("kind.country", "country", "pays"),
+    ("kind.user", "user", "utilisateur"),
+    (
+        "refusal.not_found",
+        "No {kind} {key}. Check the number in the list.",
+        "Aucun(e) {kind} n° {key}. Vérifiez le numéro dans la liste.",
+    ),
+    (
+        "refusal.forbidden.role",
+        "Only {roles} can do this ({action}); you are signed in as {role}.",
+        "Seul(e) {roles} peut faire cela ({action}) ; vous êtes connecté(e) en tant que {role}.",
+    ),
+    (
+        "refusal.forbidden.role_for",
+        "Only {roles} may do this; you are signed in as {role}.",
+        "Réservé à : {roles} ; vous êtes connecté(e) en tant que {role}.",
+    ),
+    (
+        "refusal.forbidden.other_city",
+        "This {kind} belongs to another city; you can act only on your own.",
+        "Cet élément ({kind}) appartient à une autre ville ; vous ne pouvez agir que sur les vôtres.",
+    ),
+    (
+        "refusal.forbidden.other_country",
+        "This {kind} belongs to a city of another country; your Commission acts only for {country}.",
+        "Cet élément ({kind}) appartient à une ville d'un autre pays ; votre Commission n'agit que pour {country}.",
+    ),
+    (
+        "refusal.transition_not_allowed",
+        "Not possible now ({action}): {kind} {key} is {state}. Allowed now: {allowed}.",
+        "Impossible maintenant ({action}) : {kind} n° {key} est à l'état « {state} ». Actions possibles : {allowed}.",
+    ),
+    (
+        "refusal.outside_window",
+        "Submitting is only possible from {opens} to {closes} (23:59:59 {timezone}), the window of call {call}. Keep the draft and submit it in the next window.",
+        "La soumission n'est possible que du {opens} au {closes} (23:59:59, {timezone}), fenêtre de l'appel {call}. Conservez le brouillon et soumettez-le lors de la prochaine fenêtre.",
+    ),
+    (
+        "refusal.deadline_passed.resubmit",
+        "The deadline to resubmit was {deadline}, 23:59:59 {timezone}. Apply again in the next call.",
+        "Le délai pour soumettre à nouveau était le {deadline} à 23:59:59 ({timezone}). Posez votre candidature lors du prochain appel.",
+    ),
+    (
+        "refusal.deadline_passed.endorse",
+        "The deadline to endorse was {deadline}, 23:59:59 {timezone}. Ask the Institute to extend the call's Commission deadline.",
+        "Le délai d'approbation était le {deadline} à 23:59:59 ({timezone}). Demandez à l'Institut de prolonger le délai de la Commission pour cet appel.",
+    ),
+    (
+        "refusal.quota_exceeded",
+        "{country} has already endorsed {quota} cities in call {call}, its quota. Decline or return this application, or withdraw an earlier endorsement first.",
+        "{country} a déjà approuvé {quota} villes dans l'appel {call}, son quota. Refusez ou renvoyez cette candidature, ou retirez d'abord une approbation antérieure.",
+    ),
+    (
+        "refusal.conflict",
+        "The {kind} {key} was changed by someone else meanwhile. Reload it, check the new state and try again.",
+        "Cet élément ({kind} n° {key}) a été modifié entre-temps par quelqu'un d'autre. Rechargez la page, vérifiez le nouvel état et réessayez.",
+    ),
     ("role.city", "City", "Ville"),
     ("role.commission", "National Commission", "Commission nationale"),
     ("role.institute", "Institute", "Institut"),

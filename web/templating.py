@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse
 from web import diagram
 from web.i18n import translator
 from web.portal import portal_of
+from web.refusals import refusal
 from web.viewer import viewer
 from workflow.machines import WORKFLOWS
 
@@ -55,6 +56,12 @@ def _formatters(lang: str) -> dict[str, Any]:
         return str(format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=lang))
 
     return {"day": day, "moment": moment}
+
+
+def said(request: Request, error: BaseException) -> str:
+    """A refusal in the viewer's language (see :mod:`web.refusals`)."""
+    who = viewer(request)
+    return refusal(error, translator(who.lang), who.lang)
 
 
 def render(

@@ -36,17 +36,29 @@ SYSTEM = Actor(Role.SYSTEM, "scheduler")
 def require_role(actor: Actor, *roles: Role, doing: str) -> None:
     if actor.role not in roles:
         names = ", ".join(r.value for r in roles)
-        raise NotAllowed(f"Only {names} may {doing}; you are signed in as {actor.role.value}.")
+        raise NotAllowed(
+            f"Only {names} may {doing}; you are signed in as {actor.role.value}.",
+            "role_for",
+            roles=[r.value for r in roles],
+            role=actor.role.value,
+        )
 
 
 def require_city_scope(actor: Actor, city_id: int, country_code: str, kind: str) -> None:
     """A city touches only its own records; a Commission only its own country's."""
     if actor.role is Role.CITY and actor.city_id != city_id:
-        raise NotAllowed(f"This {kind} belongs to another city; you can act only on your own.")
+        raise NotAllowed(
+            f"This {kind} belongs to another city; you can act only on your own.",
+            "other_city",
+            kind=kind,
+        )
     if actor.role is Role.COMMISSION and actor.country_code != country_code:
         raise NotAllowed(
             f"This {kind} belongs to a city of another country; "
-            f"your Commission acts only for {actor.country_code}."
+            f"your Commission acts only for {actor.country_code}.",
+            "other_country",
+            kind=kind,
+            country=actor.country_code,
         )
 
 

@@ -6,10 +6,17 @@ from datetime import date
 
 
 class WorkflowError(Exception):
-    """Base of every refusal a person can act on. ``code`` is stable for the API."""
+    """Base of every refusal a person can act on. ``code`` is stable for the API;
+    ``params`` hold the message's parts so that a page can say it in another language."""
 
     code = "workflow_error"
     status = 400
+    params: dict[str, object] = {}  # noqa: RUF012 (replaced per instance, never mutated)
+
+    @property
+    def reason(self) -> str:
+        """``code``, refined where one code covers several refusals (``forbidden``)."""
+        return self.code
 
 
 class NotFound(WorkflowError):
@@ -18,6 +25,7 @@ class NotFound(WorkflowError):
 
     def __init__(self, kind: str, key: object) -> None:
         super().__init__(f"No {kind} {key!r}. Check the number with the list command or page.")
+        self.params = {"kind": kind, "key": key}
 
 
 class NotAllowed(WorkflowError):
@@ -26,8 +34,14 @@ class NotAllowed(WorkflowError):
     code = "forbidden"
     status = 403
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, message: str, why: str = "", **params: object) -> None:
+        super().__init__(message)
+        self.why = why
+        self.params = params
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{self.why}" if self.why else self.code
 
 
 class TransitionNotAllowed(WorkflowError):
@@ -42,6 +56,8 @@ class TransitionNotAllowed(WorkflowError):
         )
         self.action = action
         self.state = state
+        self.params = {"kind": kind, "key": key, "action": action, "state": state,
+                       "allowed": allowed}  # fmt: skip
 
 
 class OutsideWindow(WorkflowError):
@@ -54,16 +70,23 @@ class OutsideWindow(WorkflowError):
             f"(23:59:59 {timezone}), the window of call {call}. "
             "Keep the draft and submit it in the next window."
         )
+        self.params = {"opens": opens, "closes": closes, "timezone": timezone, "call": call}
 
 
 class DeadlinePassed(WorkflowError):
     code = "deadline_passed"
     status = 409
 
-    def __init__(self, what: str, deadline: date, timezone: str, hint: str) -> None:
+    def __init__(self, what: str, deadline: date, timezone: str, hint: str, why: str) -> None:
         super().__init__(
             f"{what}: the deadline was {deadline:%d %B %Y} 23:59:59 {timezone}. {hint}"
         )
+        self.why = why
+        self.params = {"deadline": deadline, "timezone": timezone}
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{self.why}"
 
 
 class QuotaExceeded(WorkflowError):
@@ -75,6 +98,7 @@ class QuotaExceeded(WorkflowError):
             f"{country} has already endorsed {quota} cities in call {call}, its quota. "
             "Decline or return this application, or withdraw an earlier endorsement first."
         )
+        self.params = {"country": country, "call": call, "quota": quota}
 
 
 class Conflict(WorkflowError):
@@ -89,6 +113,7 @@ class Conflict(WorkflowError):
             f"{kind.capitalize()} {key} was changed by someone else meanwhile{extra}. "
             "Reload it, check the new state and try again."
         )
+        self.params = {"kind": kind, "key": key}
 
 
 class InvalidInput(WorkflowError):

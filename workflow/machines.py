@@ -72,7 +72,12 @@ def _wrong_role(roles: frozenset[Role], role: Role, trigger: str, kind: str) -> 
     names = " or ".join(sorted(ROLE_NAMES[r] for r in roles))
     return NotAllowed(
         f"Only {names} can {trigger.replace('_', ' ')} {_article(kind)} {kind}; "
-        f"you are signed in as {ROLE_NAMES[role]}."
+        f"you are signed in as {ROLE_NAMES[role]}.",
+        "role",
+        roles=sorted(r.value for r in roles),
+        action=trigger,
+        kind=kind,
+        role=role.value,
     )
 
 

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from web import accounts, actions, queries
 from web.portal import portal_of
 from web.schemas import Id
-from web.templating import render
+from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.actors import require_role
 from workflow.errors import InvalidInput, WorkflowError
@@ -85,7 +85,7 @@ def create_call(
                 now=portal.now(),
             )
     except WorkflowError as exc:
-        return _calls_page(request, who, str(exc), exc.status, **values)
+        return _calls_page(request, who, said(request, exc), exc.status, **values)
     return RedirectResponse("/admin/calls?done=created", status_code=303)
 
 
@@ -112,7 +112,7 @@ def extend_call(
                 comment=values.get("comment", ""),
             )
     except WorkflowError as exc:
-        return _calls_page(request, who, str(exc), exc.status)
+        return _calls_page(request, who, said(request, exc), exc.status)
     return RedirectResponse("/admin/calls?done=extended", status_code=303)
 
 
@@ -134,7 +134,7 @@ def cancel_call(
                 reason=str(form.get("reason") or ""),
             )
     except WorkflowError as exc:
-        return _calls_page(request, who, str(exc), exc.status)
+        return _calls_page(request, who, said(request, exc), exc.status)
     return RedirectResponse("/admin/calls?done=cancelled", status_code=303)
 
 
@@ -179,7 +179,7 @@ def save_country(
                 now=portal.now(),
             )
     except WorkflowError as exc:
-        return _countries_page(request, who, str(exc), exc.status, **values)
+        return _countries_page(request, who, said(request, exc), exc.status, **values)
     return RedirectResponse("/admin/countries", status_code=303)
 
 
@@ -237,7 +237,7 @@ def create_user(
             )
             accounts.invite(session, portal.settings, actor_of(who), user.id, now=portal.now())
     except WorkflowError as exc:
-        return _users_page(request, who, str(exc), exc.status, **values)
+        return _users_page(request, who, said(request, exc), exc.status, **values)
     return RedirectResponse("/admin/users?done=invited", status_code=303)
 
 
@@ -253,5 +253,5 @@ def invite_user(
         with portal.unit() as session:
             accounts.invite(session, portal.settings, actor_of(who), user_id, now=portal.now())
     except WorkflowError as exc:
-        return _users_page(request, who, str(exc), exc.status)
+        return _users_page(request, who, said(request, exc), exc.status)
     return RedirectResponse("/admin/users?done=invited", status_code=303)

@@ -12,7 +12,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from web import actions, lists, queries
 from web.portal import portal_of
 from web.schemas import Id
-from web.templating import render
+from web.templating import render, said
 from web.uploads import signed_form_path, store_signed_form
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.actors import require_role
@@ -88,7 +88,7 @@ def new_application(request: Request, who: Viewer = Depends(signed_in)) -> Respo
     try:
         values = _form_values(request, who, None)
     except WorkflowError as exc:
-        return render(request, "error.html", {"error": str(exc)}, status=exc.status)
+        return render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
     return _form_page(request, values, None)
 
 
@@ -114,7 +114,7 @@ def _save(request: Request, who: Viewer, form: FormData, app_id: int | None) -> 
             saved = app.id
     except WorkflowError as exc:
         shown = {**_safe_values(request, who, app_id), **values}
-        return _form_page(request, shown, app_id, str(exc), exc.status)
+        return _form_page(request, shown, app_id, said(request, exc), exc.status)
     return RedirectResponse(f"/applications/{saved}?done=saved", status_code=303)
 
 
@@ -205,7 +205,7 @@ def application_action(
             request,
             who,
             app_id,
-            error=str(exc),
+            error=said(request, exc),
             status=exc.status,
             comment=comment,
             endorsement=endorsement,
@@ -240,7 +240,7 @@ def upload_signed_form(
                 now=portal.now(),
             )
     except WorkflowError as exc:
-        return _detail(request, who, app_id, error=str(exc), status=exc.status)
+        return _detail(request, who, app_id, error=said(request, exc), status=exc.status)
     return RedirectResponse(f"/applications/{app_id}?done=uploaded", status_code=303)
 
 

@@ -11,7 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from web import accounts
 from web.i18n import LANGUAGES
 from web.portal import portal_of
-from web.templating import render
+from web.templating import render, said
 from web.viewer import (
     Viewer,
     checked_form,
@@ -51,7 +51,7 @@ def login(request: Request, form: FormData = Depends(checked_form)) -> Response:
         if found is None:
             raise accounts.SignInFailed()
     except WorkflowError as exc:
-        context = {"email": email, "next": target, "error": str(exc)}
+        context = {"email": email, "next": target, "error": said(request, exc)}
         return render(request, "auth/login.html", context, status=exc.status)
     start_session(request, found[0], found[1])
     response = RedirectResponse(target, status_code=303)
@@ -89,7 +89,7 @@ def invitation_page(request: Request, token: str) -> Response:
             user = accounts.invited_user(session, token, now=portal.now())
             email = user.email
     except WorkflowError as exc:
-        return render(request, "error.html", {"error": str(exc)}, status=exc.status)
+        return render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
     return render(request, "auth/invitation.html", {"token": token, "email": email})
 
 
@@ -113,8 +113,10 @@ def accept_invitation(
             try:
                 email = accounts.invited_user(session, token, now=portal.now()).email
             except WorkflowError:
-                return render(request, "error.html", {"error": str(exc)}, status=exc.status)
-        context = {"token": token, "email": email, "error": str(exc)}
+                return render(
+                    request, "error.html", {"error": said(request, exc)}, status=exc.status
+                )
+        context = {"token": token, "email": email, "error": said(request, exc)}
         return render(request, "auth/invitation.html", context, status=exc.status)
     start_session(request, found[0], found[1])
     return RedirectResponse("/?done=password", status_code=303)

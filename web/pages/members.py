@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from web import actions, lists, queries
 from web.portal import portal_of
 from web.schemas import Id
-from web.templating import render
+from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.errors import WorkflowError
 from workflow.services import memberships
@@ -111,7 +111,7 @@ def report_action(
             request,
             who,
             report_id,
-            error=str(exc),
+            error=said(request, exc),
             status=exc.status,
             summary=summary,
             comment=comment,

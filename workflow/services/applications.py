@@ -270,6 +270,7 @@ def _check_submission_time(app: Application, now: datetime) -> None:
                 call.commission_deadline,
                 call.timezone,
                 "Apply again in the next call.",
+                why="resubmit",
             )
         return
     if not win.contains(now):
@@ -368,6 +369,7 @@ def endorse(
             call.commission_deadline,
             call.timezone,
             "Ask the Institute to extend the call's Commission deadline.",
+            why="endorse",
         )
     _claim_quota(session, app)
     app.endorsed_at = now

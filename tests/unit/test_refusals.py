@@ -1,0 +1,73 @@
+"""A refusal from the services, said in French on a French page, with its real values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from web.i18n import translator
+from web.messages import CATALOGUE
+from web.refusals import refusal
+from workflow.actors import Actor, require_city_scope
+from workflow.errors import (
+    Conflict,
+    DeadlinePassed,
+    InvalidInput,
+    NotFound,
+    OutsideWindow,
+    QuotaExceeded,
+    WorkflowError,
+)
+from workflow.machines import APPLICATION
+from workflow.states import Role
+
+FR = translator("fr")
+
+
+def said(error: WorkflowError) -> str:
+    return refusal(error, FR, "fr")
+
+
+def test_outside_the_window_names_it_in_french() -> None:
+    error = OutsideWindow("Submitting an application", date(2019, 3, 1), date(2019, 4, 30),
+                          "Europe/Berlin", "2019")  # fmt: skip
+    text = said(error)
+    assert "du 1 mars 2019 au 30 avril 2019" in text
+    assert "Europe/Berlin" in text and "2019" in text
+    assert refusal(error, translator("en"), "en") == str(error)
+
+
+def test_wrong_role_and_state_use_the_french_words_of_the_workflow() -> None:
+    with pytest.raises(WorkflowError) as wrong_role:
+        APPLICATION.resolve("endorse", "submitted", Role.CITY, kind="application", key=7)
+    assert said(wrong_role.value) == (
+        "Seul(e) Commission nationale peut faire cela (Approuver et transmettre à l'Institut) ; "
+        "vous êtes connecté(e) en tant que Ville."
+    )
+    with pytest.raises(WorkflowError) as wrong_state:
+        APPLICATION.resolve("endorse", "forwarded", Role.COMMISSION, kind="application", key=7)
+    assert said(wrong_state.value) == (
+        "Impossible maintenant (Approuver et transmettre à l'Institut) : candidature n° 7 est "
+        "à l'état « transmise ». Actions possibles : —."
+    )
+
+
+def test_scope_quota_deadline_conflict_and_missing_records() -> None:
+    city = Actor(Role.CITY, "Lyon", city_id=2, country_code="FR")
+    with pytest.raises(WorkflowError) as other:
+        require_city_scope(city, 1, "LV", "application")
+    assert said(other.value).startswith("Cet élément (candidature) appartient à une autre ville")
+    assert "son quota" in said(QuotaExceeded("Latvia", "2027", 3))
+    late = said(DeadlinePassed("Endorsing", date(2027, 5, 30), "Europe/Berlin", "x", "endorse"))
+    assert "30 mai 2027" in late and "prolonger" in late
+    assert "modifié entre-temps" in said(Conflict("report", 4))
+    assert said(NotFound("application", 99)) == (
+        "Aucun(e) candidature n° 99. Vérifiez le numéro dans la liste."
+    )
+
+
+def test_a_refusal_without_a_pattern_keeps_the_services_words() -> None:
+    error = InvalidInput("motivation: 201 words, at most 200 allowed")
+    assert said(error) == str(error)
+    assert "refusal.invalid_input" not in CATALOGUE["fr"]

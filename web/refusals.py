@@ -1,0 +1,58 @@
+"""A service's refusal in the reader's language.
+
+The services raise :class:`workflow.errors.WorkflowError` with an English message and its
+parts (``params``); a page in French says the same from the catalogue's
+``refusal.<reason>`` pattern, with dates, states, roles and actions in French too. A
+refusal with no pattern (free-form input problems) keeps the service's words.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from babel.dates import format_date
+
+from web.i18n import Translate
+from web.messages import CATALOGUE
+from workflow.errors import WorkflowError
+
+
+def refusal(error: BaseException, t: Translate, lang: str) -> str:
+    """What to show for ``error`` in ``lang``."""
+    if not isinstance(error, WorkflowError) or lang == "en":
+        return str(error)
+    pattern = CATALOGUE.get(lang, {}).get(f"refusal.{error.reason}")
+    if pattern is None:
+        return str(error)
+    params = error.params
+    kind = str(params.get("kind", ""))
+    shown = {name: _show(name, value, kind, t, lang) for name, value in params.items()}
+    try:
+        return pattern.format(**shown)
+    except (KeyError, IndexError, ValueError):
+        return str(error)
+
+
+def _word(t: Translate, key: str, fallback: str) -> str:
+    found = t(key)
+    return fallback if found == key else found
+
+
+def _show(name: str, value: object, kind: str, t: Translate, lang: str) -> str:
+    if isinstance(value, date):
+        return str(format_date(value, format="long", locale=lang))
+    if name == "kind":
+        return _word(t, f"kind.{value}", str(value))
+    if name == "state":
+        return _word(t, f"state.{value}", str(value).replace("_", " "))
+    if name == "role":
+        return _word(t, f"role.{value}", str(value))
+    if name == "roles" and isinstance(value, list):
+        return ", ".join(_word(t, f"role.{r}", str(r)) for r in value)
+    if name == "action":
+        return _word(t, f"action.{kind}.{value}", str(value).replace("_", " "))
+    if name == "allowed" and isinstance(value, list):
+        if not value:
+            return "—"
+        return ", ".join(_word(t, f"action.{kind}.{a}", str(a)) for a in value)
+    return str(value)
