@@ -47,3 +47,5 @@ def test_the_readme_walkthrough_runs_and_says_what_it_promises(tmp_path: Path) -
     ):
         assert promise in out, promise
     assert (tmp_path / "var" / "walkthrough.db").exists()
+    sent = list((tmp_path / "var" / "walkthrough-mail" / "new").iterdir())
+    assert len(sent) >= 9  # the actions' mail and that day's reminders
