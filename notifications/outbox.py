@@ -16,12 +16,11 @@ from datetime import date, datetime
 from typing import Any, Protocol, cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from notifications.recipients import Addressing, Recipient
 from notifications.render import Rendered, render, resolved_language
+from workflow.db import dialect_insert
 from workflow.models import OutboxMessage
 
 
@@ -167,12 +166,14 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert outbox rows, skipping keys already present; return how many were new."""
     if not rows:
         return 0
-    dialect = session.get_bind().dialect.name
     table = cast(Table, OutboxMessage.__table__)
-    maker: Any = pg_insert if dialect == "postgresql" else sqlite_insert
     # RETURNING tells which keys were new on both backends (psycopg reports no rowcount
     # for a skipped conflict); all rows go in one multi-row statement.
-    stmt = maker(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.id)
+    stmt = (
+        dialect_insert(session)(table)
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(table.c.id)
+    )
     return len(session.execute(stmt, list(rows)).fetchall())
 
 

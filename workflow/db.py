@@ -15,6 +15,8 @@ from typing import Any
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -56,6 +58,12 @@ def make_engine(url: str, **options: Any) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+def dialect_insert(session: Session) -> Any:
+    """The ``insert`` of the session's database, the one with ``on_conflict_do_nothing``
+    (SQLite and PostgreSQL spell ``INSERT ... ON CONFLICT DO NOTHING`` alike)."""
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -18,13 +18,12 @@ from typing import Any, cast
 
 from sqlalchemy import Integer, String, Table, case, false, func, literal, select, true
 from sqlalchemy import cast as sql_cast
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config import Settings
 from notifications.outbox import Status
 from notifications.render import FALLBACK, available_languages
+from workflow.db import dialect_insert
 from workflow.models import City, Country, Membership, OutboxMessage, Report, UTCDateTime
 from workflow.reminders import (
     ReportRound,
@@ -49,11 +48,11 @@ def _int(value: int) -> Any:
 class _Dialect:
     """The few expressions that differ between SQLite and PostgreSQL."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, insert: Any) -> None:
+        self.insert = insert
         self.postgres = name == "postgresql"
         self.obj: Json = func.json_build_object if self.postgres else func.json_object
         self.arr: Json = func.json_build_array if self.postgres else func.json_array
-        self.insert: Any = pg_insert if self.postgres else sqlite_insert
 
     def boolean(self, value: bool) -> Any:
         if self.postgres:
@@ -90,7 +89,7 @@ def enqueue_round(
     session: Session, settings: Settings, group: ReportRound, *, now: datetime
 ) -> list[PlannedMessage]:
     """Insert the round's messages not yet in the outbox; return what was new."""
-    d = _Dialect(session.get_bind().dialect.name)
+    d = _Dialect(session.get_bind().dialect.name, dialect_insert(session))
     planned = _insert(session, settings, group, d, now=now, copy_for_commission=False)
     if escalated(group.found, settings):
         planned += _insert(session, settings, group, d, now=now, copy_for_commission=True)

@@ -50,8 +50,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Boolean, Date, Integer, String, exists, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
@@ -60,7 +58,7 @@ from notifications.recipients import Addressing
 from workflow import reminders, report_mail, sweep_mail
 from workflow.actors import SYSTEM
 from workflow.calendar import as_utc, local_date
-from workflow.db import transaction
+from workflow.db import dialect_insert, transaction
 from workflow.errors import Conflict
 from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow
 from workflow.models import (
@@ -301,9 +299,7 @@ class _Work:
                     ~exists().where(Report.membership_id == Membership.id, Report.due_on == due),
                 )
             )
-            maker: Any = (
-                pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            )
+            maker = dialect_insert(session)
             stmt = (
                 maker(Report)
                 .from_select(

@@ -16,11 +16,10 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from notifications.outbox import Owed, message_key, rows_for
+from workflow.db import dialect_insert
 from workflow.models import OutboxMessage
 
 T = TypeVar("T")
@@ -70,9 +69,11 @@ def insert_ignoring(
     if not rows:
         return []
     table = model.__table__
-    dialect = session.get_bind().dialect.name
-    maker: Any = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = maker(table).on_conflict_do_nothing(index_elements=unique).returning(returning)
+    stmt = (
+        dialect_insert(session)(table)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(returning)
+    )
     found: list[Any] = []
     for part in chunks(rows):
         found.extend(session.execute(stmt, list(part)).scalars())

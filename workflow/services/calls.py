@@ -5,14 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from config import Settings
 from config.settings import check_timezone
 from workflow.actors import Actor, require_role
 from workflow.calendar import AnnualCallRule, Window, local_date
+from workflow.db import dialect_insert
 from workflow.errors import Conflict, InvalidInput, NotFound
 from workflow.models import Call
 from workflow.services.common import audit, check_version, flush, get
@@ -64,8 +63,11 @@ def ensure_year(session: Session, settings: Settings, year: int, now: datetime) 
     }
     # Several processes may generate the same year at once: the name is unique, the
     # first insert wins and the others read its row.
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Call).values(**values).on_conflict_do_nothing(index_elements=["name"]))
+    session.execute(
+        dialect_insert(session)(Call)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     return _calls_in_year(session, year)
 
 
