@@ -121,7 +121,29 @@ class WebSettings(_Section):
     secret_key: SecretStr
     demo_data: bool
     upload_max_bytes: int = Field(ge=1024)
+    #: Earlier versions of a replaced upload kept on disk (0: only the current one).
+    upload_versions_kept: int = Field(ge=0, le=20)
+    #: All the files of one city together, current and kept versions.
+    upload_city_quota_bytes: int = Field(ge=1024)
     workers: int = Field(ge=1, le=64)
+
+
+class SessionSettings(_Section):
+    """How long a sign-in lasts: idle (no request) and absolute, browser and API alike."""
+
+    idle_minutes: int = Field(ge=1, le=100_000)
+    absolute_hours: int = Field(ge=1, le=100_000)
+    api_token_days: int = Field(ge=1, le=3650)
+
+
+class SignInSettings(_Section):
+    """The sign-in throttle: per account (short lock) and per client address (longer)."""
+
+    window_minutes: int = Field(ge=1, le=1440)
+    account_max_failures: int = Field(ge=1, le=1000)
+    account_lock_seconds: int = Field(ge=1, le=86_400)
+    client_max_failures: int = Field(ge=1, le=100_000)
+    client_lock_minutes: int = Field(ge=1, le=1440)
 
 
 class Settings(_Section):
@@ -137,6 +159,8 @@ class Settings(_Section):
     dispatcher: DispatcherSettings
     scheduler: SchedulerSettings
     web: WebSettings
+    sessions: SessionSettings
+    signin: SignInSettings
 
     def with_overrides(self, **sections: Mapping[str, Any]) -> Settings:
         """A copy with some values replaced (tests and benchmarks), validated again."""

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from web import accounts, actions, queries
 from web import schemas as s
 from web.portal import portal_of
+from web.routing import RetryingRoute
 from web.schemas import Id
 from web.security import SESSION_MAX_AGE, SessionData, fingerprint, same_token
 from web.uploads import store_signed_form
@@ -31,7 +32,7 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     code: {"model": s.Problem} for code in (400, 401, 403, 404, 409, 422, 429)
 }
 
-router = APIRouter(prefix="/api/v1", responses=PROBLEMS)
+router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=RetryingRoute)
 
 
 def api_user(

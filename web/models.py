@@ -1,4 +1,4 @@
-"""Tables the portal adds: invitations, sign-in attempts, uploaded files.
+"""Tables the portal adds: invitations, sign-in attempts and throttle, sessions, uploads.
 
 They share ``workflow.models.Base`` so Alembic sees them beside the domain's tables.
 """
@@ -39,6 +39,43 @@ class LoginAttempt(Base):
     success: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class UserSession(Base):
+    """A sign-in that the server can end: a browser session or an API token.
+
+    Only the SHA-256 of the random token is stored. A session is valid while it is not
+    revoked, has been used within the idle lifetime and is before ``expires_at``.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: "browser" (the cookie) or "api" (a bearer token).
+    kind: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins counted per key (``account:<email>`` or ``client:<address>``).
+
+    One row per key, changed with single atomic statements, so parallel attempts cannot
+    all slip under the limit.
+    """
+
+    __tablename__ = "signin_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class UploadedFile(Base):
     """A signed application form (PDF) kept on disk under the uploads folder."""
 
@@ -52,3 +89,5 @@ class UploadedFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     uploaded_at: Mapped[datetime]
     uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: When a newer upload replaced this one (None: the current file).
+    replaced_at: Mapped[datetime | None] = mapped_column(default=None)

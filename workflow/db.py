@@ -7,10 +7,10 @@ half-way; PostgreSQL uses row locks and the optimistic version columns.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -18,7 +18,17 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from tenacity import (
+    RetryCallState,
+    retry,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_random_exponential,
+)
+
+from workflow.errors import Busy
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Execution option of engines whose transactions only read: on SQLite they begin with a
@@ -75,6 +85,47 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""
     with factory() as session, session.begin():
         yield session
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: PostgreSQL's serialization_failure and deadlock_detected: the transaction lost a race
+#: with another one and may simply run again.
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+#: How many times a unit of work runs at most before :class:`Busy`.
+ATTEMPTS = 6
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """A database error that running the same unit of work again may get past."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    # SQLite past its busy timeout.
+    return "database is locked" in str(exc.orig)
+
+
+def _give_up(_state: RetryCallState) -> NoReturn:
+    raise Busy()
+
+
+def retried(work: Callable[P, R]) -> Callable[P, R]:
+    """``work`` (a request handler, a command) run again when the database says it lost
+    a race: a deadlock or serialization failure on PostgreSQL, a lock timeout on SQLite.
+
+    Each run's transactions roll back on the error, so running again is safe for work
+    that only changes the database. After :data:`ATTEMPTS` lost races, :class:`Busy`:
+    a clear 503 for the portal and one line for the command line, never a traceback.
+    """
+    wrapped: Callable[P, R] = retry(
+        retry=retry_if_exception(is_retryable),
+        stop=stop_after_attempt(ATTEMPTS),
+        wait=wait_random_exponential(multiplier=0.01, max=0.3),
+        retry_error_callback=_give_up,
+    )(work)
+    return wrapped
 
 
 def alembic_config(url: str) -> AlembicConfig:

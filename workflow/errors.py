@@ -122,3 +122,17 @@ class InvalidInput(WorkflowError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+
+
+class Busy(WorkflowError):
+    """Other changes to the same records kept colliding with this one (deadlocks or
+    serialization failures, retried a few times). Nothing was saved."""
+
+    code = "busy"
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Other changes to the same records got in the way, and nothing was saved. "
+            "Try again in a moment."
+        )

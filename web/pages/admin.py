@@ -12,6 +12,7 @@ from starlette.responses import RedirectResponse, Response
 
 from web import accounts, actions, queries
 from web.portal import portal_of
+from web.routing import RetryingRoute
 from web.schemas import Id
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
@@ -22,7 +23,7 @@ from workflow.services import calls as call_service
 from workflow.services import directory
 from workflow.states import Role
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 def parse_date(value: object, field: str, *, required: bool = True) -> date | None:

@@ -11,6 +11,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 
 from web import actions, lists, queries
 from web.portal import portal_of
+from web.routing import RetryingRoute
 from web.schemas import Id
 from web.templating import render, said
 from web.uploads import signed_form_path, store_signed_form
@@ -22,7 +23,7 @@ from workflow.services import applications as apps
 from workflow.services.common import get
 from workflow.states import Role
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/applications")

@@ -11,6 +11,7 @@ from starlette.responses import RedirectResponse, Response
 from web import accounts
 from web.i18n import LANGUAGES
 from web.portal import portal_of
+from web.routing import RetryingRoute
 from web.templating import render, said
 from web.viewer import (
     Viewer,
@@ -21,7 +22,7 @@ from web.viewer import (
 )
 from workflow.errors import WorkflowError
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 def safe_next(value: object) -> str:

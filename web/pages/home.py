@@ -9,13 +9,14 @@ from starlette.responses import Response
 
 from web import queries
 from web.portal import portal_of
+from web.routing import RetryingRoute
 from web.templating import render
 from web.viewer import Viewer, actor_of, signed_in
 from workflow.services import applications as apps
 from workflow.states import ApplicationState as A
 from workflow.states import Role
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/")

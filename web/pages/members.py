@@ -8,13 +8,14 @@ from starlette.responses import RedirectResponse, Response
 
 from web import actions, lists, queries
 from web.portal import portal_of
+from web.routing import RetryingRoute
 from web.schemas import Id
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.errors import WorkflowError
 from workflow.services import memberships
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/members")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -17,8 +18,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, SettingsError, load_settings
-from workflow.db import ensure_schema, make_engine, session_factory
-from workflow.errors import WorkflowError
+from workflow.db import ensure_schema, make_engine, retried, session_factory
+from workflow.errors import Busy, WorkflowError
 
 console = Console()
 err_console = Console(stderr=True)
@@ -124,3 +125,25 @@ def emit_json(data: Any) -> None:
 
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def retrying(group: typer.Typer) -> None:
+    """Every command of ``group`` (and its subgroups) runs again when the database says
+    it lost a race; if it keeps losing, one line says so (see ``workflow.db.retried``)."""
+    for command in group.registered_commands:
+        if command.callback is not None:
+            command.callback = _busy_is_one_line(retried(command.callback))
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            retrying(sub.typer_instance)
+
+
+def _busy_is_one_line(work: F) -> F:
+    @functools.wraps(work)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return work(*args, **kwargs)
+        except Busy as exc:
+            fail(str(exc))
+
+    return run  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from workflow.cli import applications, calls, directory, members, outbox, serve, sweep
-from workflow.cli.context import JsonOption, cli_state, console, reset_state
+from workflow.cli.context import JsonOption, cli_state, console, reset_state, retrying
 from workflow.db import is_current, upgrade
 from workflow.machines import WORKFLOWS
 
@@ -82,5 +82,7 @@ app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
 
 app.add_typer(outbox.app, name="outbox")
+# The groups that change records; the long-running commands below handle their own.
+retrying(app)
 for group in (sweep.app, serve.app):  # top-level commands: gnlc sweep, scheduler, serve
     app.registered_commands.extend(group.registered_commands)

@@ -33,15 +33,19 @@ T = TypeVar("T", bound=Base)
 def get(session: Session, model: type[T], key: object, kind: str, *, lock: bool = False) -> T:
     """Load one row by primary key or raise :class:`NotFound`.
 
-    ``lock`` takes a row lock on PostgreSQL (``FOR UPDATE``); SQLite already holds the
-    database write lock for the whole transaction.
+    ``lock`` takes a row lock on PostgreSQL; SQLite already holds the database write
+    lock for the whole transaction. The lock is ``FOR NO KEY UPDATE OF`` this row only:
+    not the rows of eagerly joined relations (a city's country, an application's call),
+    which other writers share, and not a lock that conflicts with the ``KEY SHARE``
+    checks of foreign keys, so a city inserting a draft never waits on (or deadlocks
+    with) a Commission endorsing in the same country.
     """
     if lock:
         pk = model.__mapper__.primary_key[0]
         found = session.scalars(
             select(model)
             .where(pk == key)
-            .with_for_update()
+            .with_for_update(of=model.__table__, key_share=True)
             .execution_options(populate_existing=True)
         ).first()
     else:
