@@ -7,6 +7,7 @@ half-way; PostgreSQL uses row locks and the optimistic version columns.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +35,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Execution option of engines whose transactions only read: on SQLite they begin with a
 # plain (deferred) BEGIN instead of BEGIN IMMEDIATE.
 READ_ONLY = "gnlc_read_only"
+log = logging.getLogger(__name__)
 
 
 def make_engine(url: str, **options: Any) -> Engine:
@@ -107,8 +109,17 @@ def is_retryable(exc: BaseException) -> bool:
     return "database is locked" in str(exc.orig)
 
 
-def _give_up(_state: RetryCallState) -> NoReturn:
-    raise Busy()
+def _give_up(state: RetryCallState) -> NoReturn:
+    # The reader is told to try again; the operator learns which race kept being lost.
+    last = state.outcome.exception() if state.outcome is not None else None
+    said = str(getattr(last, "orig", last) or "").strip().splitlines()
+    log.warning(
+        "%s lost %d races in a row and gave up (answered 'busy'): %s",
+        getattr(state.fn, "__qualname__", "a unit of work"),
+        state.attempt_number,
+        said[0] if said else "no detail",
+    )
+    raise Busy() from last
 
 
 def retried(work: Callable[P, R]) -> Callable[P, R]:

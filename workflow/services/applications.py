@@ -124,6 +124,21 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
     return _load(session, actor, application_id, lock=False)
 
 
+def _load_endorsing(session: Session, actor: Actor, application_id: int) -> Application:
+    """The application of an endorsement, its country locked first (the global lock
+    order, see workflow.services.common): endorsements of one country queue on the
+    country's row, so the quota is counted by one of them at a time."""
+    found = session.execute(
+        select(Application.city_id, Application.country_code).where(
+            Application.id == application_id
+        )
+    ).first()
+    if found is not None:
+        require_city_scope(actor, found.city_id, found.country_code, "application")
+        get(session, Country, found.country_code, "country", lock=True)
+    return _load(session, actor, application_id)
+
+
 def _transition(
     session: Session,
     settings: Settings,
@@ -294,9 +309,10 @@ def endorsements_used(session: Session, call_id: int, country_code: str) -> int:
 
 
 def _claim_quota(session: Session, app: Application) -> None:
-    # Serialise endorsements of one country: PostgreSQL locks the country row; SQLite
-    # already holds the write lock.
-    country = get(session, Country, app.country_code, "country", lock=True)
+    # Endorsements of one country are serialised: PostgreSQL holds the country's row
+    # lock (taken in _load_endorsing, before the application's); SQLite already holds
+    # the write lock.
+    country = get(session, Country, app.country_code, "country")
     used = endorsements_used(session, app.call_id, app.country_code)
     if used >= app.call.quota:
         raise QuotaExceeded(country.name, app.call.name, app.call.quota)
@@ -332,7 +348,7 @@ def submit_direct(
     version: int | None = None,
 ) -> Application:
     """The alternative route: the form, already endorsed, straight to the Institute."""
-    app = _load(session, actor, application_id)
+    app = _load_endorsing(session, actor, application_id)
     APPLICATION.resolve("submit_direct", app.state, actor.role, kind="application", key=app.id)
     if not endorsement.strip():
         raise InvalidInput(
@@ -360,7 +376,7 @@ def endorse(
     version: int | None = None,
 ) -> Application:
     """The Commission endorses and forwards to the Institute (copy to the city)."""
-    app = _load(session, actor, application_id)
+    app = _load_endorsing(session, actor, application_id)
     APPLICATION.resolve("endorse", app.state, actor.role, kind="application", key=app.id)
     call = app.call
     if not on_or_before(now, call.commission_deadline, call.timezone):

@@ -179,7 +179,7 @@ def extend_call(
     comment: str = "",
 ) -> Call:
     require_role(actor, Role.ADMIN, Role.INSTITUTE, doing="extend a call")
-    call = by_name(session, name)
+    call = get(session, Call, by_name(session, name).id, "call", lock=True)
     check_version(call, version, "call")
     if is_cancelled(call):
         raise InvalidInput(f"Call {name} was cancelled; create a new call instead.")
@@ -216,7 +216,7 @@ def cancel_call(
     version: int | None = None,
 ) -> Call:
     require_role(actor, Role.ADMIN, Role.INSTITUTE, doing="cancel a call")
-    call = get(session, Call, by_name(session, name).id, "call")
+    call = get(session, Call, by_name(session, name).id, "call", lock=True)
     check_version(call, version, "call")
     if is_cancelled(call):
         raise InvalidInput(f"Call {name} is already cancelled.")

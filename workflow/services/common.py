@@ -29,6 +29,34 @@ class Stateful(Versioned, Protocol):
 
 T = TypeVar("T", bound=Base)
 
+# Row locks on PostgreSQL (SQLite has one write lock for the whole database instead).
+#
+# A unit of work locks only the rows it changes, with get(..., lock=True), which is
+# ``SELECT ... FOR NO KEY UPDATE OF <that table>``: never the rows of eagerly joined
+# relations, and never a mode that conflicts with the ``KEY SHARE`` locks that foreign
+# key checks of other writers' INSERTs take on a call, city or country. A plain UPDATE
+# of a row (no key column changed) takes the same lock implicitly.
+#
+# Every unit takes its locks in this one global order, so two units never wait on each
+# other in a cycle (no deadlock):
+#
+#     country  <  city  <  application  <  membership  <  report
+#
+# - country: the quota of endorsements of a call (endorse, submit_direct) is counted
+#   under the country's lock, taken BEFORE the application (applications._load_endorsing);
+# - city: its details (the form's Part 1), the one-live-application check of
+#   create_draft, and the per-city quota of uploads (web.uploads), each BEFORE the
+#   application;
+# - application: every transition, edit and upload of that application;
+# - membership: admission, removal, reinstatement; a report submission that restores
+#   the membership locks it BEFORE the report (memberships._load_report);
+# - report: its submission and review.
+#
+# Calls are shared by every application of their year: ordinary work never locks or
+# updates them (only an administrator's extend or cancel does, alone). The sweep changes
+# one table per transaction, in bulk: it holds rows of that table only, so it cannot
+# close a cycle with the units above. Accounts: a user's row before its sessions.
+
 
 def get(session: Session, model: type[T], key: object, kind: str, *, lock: bool = False) -> T:
     """Load one row by primary key or raise :class:`NotFound`.

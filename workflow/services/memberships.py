@@ -198,7 +198,15 @@ def report_context(report: Report, settings: Settings, comment: str = "") -> dic
     }
 
 
-def _load_report(session: Session, actor: Actor, report_id: int) -> Report:
+def _load_report(
+    session: Session, actor: Actor, report_id: int, *, with_membership: bool = False
+) -> Report:
+    """The report, locked; ``with_membership`` when the unit may change the membership
+    too, which is then locked first (the global lock order, workflow.services.common)."""
+    if with_membership:
+        membership_id = session.scalar(select(Report.membership_id).where(Report.id == report_id))
+        if membership_id is not None:
+            get(session, Membership, membership_id, "membership", lock=True)
     report = get(session, Report, report_id, "report", lock=True)
     city = report.membership.city
     require_city_scope(actor, city.id, city.country_code, "report")
@@ -223,7 +231,7 @@ def submit_report(
     version: int | None = None,
 ) -> Report:
     """The member submits its progress report; after the due date it is recorded as late."""
-    report = _load_report(session, actor, report_id)
+    report = _load_report(session, actor, report_id, with_membership=True)
     REPORT.resolve("submit", report.state, actor.role, kind="report", key=report.id)
     if not summary.strip():
         raise InvalidInput("The report needs its content: give a summary (--summary).")
