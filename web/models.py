@@ -1,4 +1,6 @@
-"""Tables the portal adds: invitations, sign-in attempts and throttle, sessions, uploads.
+"""Tables the portal adds: invitations, sign-in attempts and throttle, uploads.
+
+(Sessions belong to users and live beside them, in ``workflow.models.UserSession``.)
 
 They share ``workflow.models.Base`` so Alembic sees them beside the domain's tables.
 """
@@ -39,28 +41,6 @@ class LoginAttempt(Base):
     success: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
-class UserSession(Base):
-    """A sign-in that the server can end: a browser session or an API token.
-
-    Only the SHA-256 of the random token is stored. A session is valid while it is not
-    revoked, has been used within the idle lifetime and is before ``expires_at``.
-    """
-
-    __tablename__ = "user_sessions"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    #: "browser" (the cookie) or "api" (a bearer token).
-    kind: Mapped[str] = mapped_column(String(8))
-    label: Mapped[str] = mapped_column(String(100), default="")
-    client: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    expires_at: Mapped[datetime]
-    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
 class SignInThrottle(Base):
     """Failed sign-ins counted per key (``account:<email>`` or ``client:<address>``).
 
@@ -74,6 +54,10 @@ class SignInThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    #: Attempts reserved whose password check is still under way (web/signin.py), and
+    #: when the last one was reserved (older ones than a few minutes are stale).
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pending_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class UploadedFile(Base):

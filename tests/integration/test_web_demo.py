@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from web.accounts import authenticate
 from web.demo import PASSWORD, USERS, load_demo
+from web.signin import Transactions, attempt
 from workflow.db import transaction
 from workflow.models import Call, City, Membership, Report, User
 from workflow.services import calls as call_service
@@ -32,9 +32,12 @@ def test_demo_loads_once_and_every_account_signs_in(
     load_demo(factory, settings, now)
     assert counts(factory) == first
     assert first["users"] == len(USERS)
+    for email, *_ in USERS:
+        found = attempt(
+            Transactions(factory), settings.signin, email, PASSWORD, client="127.0.0.1", now=now
+        )
+        assert found.user_id > 0, email
     with transaction(factory) as session:
-        for email, *_ in USERS:
-            assert authenticate(session, email, PASSWORD, now=now) is not None, email
         # A call is open now, so a newcomer's city can apply at once.
         call = call_service.current_or_next(session, settings, now)
         assert call is not None and call_service.window(call).contains(now)
