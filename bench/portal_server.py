@@ -7,6 +7,7 @@ processes), with its clock fixed at the benchmark's instant; no demo data.
 
 from __future__ import annotations
 
+import secrets
 import sys
 from datetime import UTC, datetime
 
@@ -33,6 +34,8 @@ def main(url: str, port: int) -> None:
         database={"url": url},
         web={
             "demo_data": False,
+            # Without demo data the portal needs a proper key; any random one will do here.
+            "secret_key": secrets.token_urlsafe(48),
             "public_url": f"http://127.0.0.1:{port}",
             "host": "127.0.0.1",
             "port": port,

@@ -1,4 +1,5 @@
-"""Account services: sign-in with throttling, invitations, passwords, language, user lists.
+"""Account services: invitations, password rules, language, user lists, and the
+refusals of signing in (the sign-in itself, with its throttle, is :mod:`web.signin`).
 
 Like the workflow services, each function takes the session and ``now``; the caller owns
 the transaction. Authorisation is checked here, so pages and API get the same answer.
@@ -6,30 +7,27 @@ the transaction. Authorisation is checked here, so pages and API get the same an
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
 from config import Settings
 from notifications.outbox import Owed
 from notifications.recipients import Addressing, Recipient
-from web.models import Invitation, LoginAttempt
-from web.security import (
-    MIN_PASSWORD_LENGTH,
-    hash_password,
-    hash_token,
-    new_token,
-    verify_password,
-)
+from web.models import Invitation
+from web.security import MIN_PASSWORD_LENGTH, hash_password, hash_token, new_token
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput, NotAllowed, NotFound, WorkflowError
 from workflow.models import Country, User
 from workflow.services.common import audit, flush, notify
+from workflow.services.directory import revoke_sessions
 from workflow.states import Role
 
-MAX_FAILURES = 5
-THROTTLE_WINDOW = timedelta(minutes=15)
 INVITATION_VALID = timedelta(days=7)
 UI_LANGUAGES = ("en", "fr")
 
@@ -43,50 +41,26 @@ class SignInFailed(WorkflowError):
 
 
 class Throttled(WorkflowError):
+    """Too many failed sign-ins, for the account or from the client's address; no
+    password was checked. ``until`` is when the next try is allowed."""
+
     code = "too_many_attempts"
     status = 429
 
-    def __init__(self, until: datetime) -> None:
+    def __init__(self, until: datetime, *, client: bool = False) -> None:
+        whose = "from your network address" if client else "for this email"
+        at = f"{until:%H:%M:%S}"
         super().__init__(
-            f"Too many failed sign-ins for this email. Try again after {until:%H:%M} UTC, "
-            "or ask an administrator for a new invitation."
+            f"Too many failed sign-ins {whose}. Try again after {at} UTC. If you have "
+            "forgotten your password, ask an administrator for a new invitation."
         )
         self.until = until
+        self.client = client
+        self.params = {"at": at}
 
-
-def _recent_failures(session: Session, email: str, now: datetime) -> list[datetime]:
-    return list(
-        session.scalars(
-            select(LoginAttempt.at)
-            .where(
-                LoginAttempt.email == email,
-                LoginAttempt.success.is_(False),
-                LoginAttempt.at > now - THROTTLE_WINDOW,
-            )
-            .order_by(LoginAttempt.at)
-        )
-    )
-
-
-def check_throttle(session: Session, email: str, now: datetime) -> None:
-    failures = _recent_failures(session, email.strip().lower(), now)
-    if len(failures) >= MAX_FAILURES:
-        raise Throttled(failures[-MAX_FAILURES] + THROTTLE_WINDOW)
-
-
-def authenticate(session: Session, email: str, password: str, *, now: datetime) -> User | None:
-    """The user whose email and password match, or ``None``; every try is recorded.
-
-    Returns ``None`` (rather than raising) so the caller commits the failed attempt.
-    Raises :class:`Throttled` before checking the password when too many failed.
-    """
-    email = email.strip().lower()[:254]
-    check_throttle(session, email, now)
-    user = session.scalars(select(User).where(User.email == email)).first()
-    ok = user is not None and user.active and verify_password(user.password_hash, password)
-    session.add(LoginAttempt(email=email, at=now, success=ok))
-    session.flush()
-    return user if ok else None
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{'client' if self.client else 'account'}"
 
 
 def user_of_session(session: Session, user_id: int) -> User | None:
@@ -188,11 +162,106 @@ def invited_user(session: Session, token: str, *, now: datetime) -> User:
     return user
 
 
-def check_new_password(password: str, repeat: str) -> None:
+#: zxcvbn's score (0-4) a new password needs: 3 is "safely unguessable" (about 10^10
+#: guesses), beyond what an online or a throttled attack reaches.
+MIN_PASSWORD_SCORE = 3
+#: zxcvbn looks at this many characters at most (it refuses longer input, and its work
+#: grows with the length); a longer password is judged by its beginning.
+_SCORED_LENGTH = 72
+#: zxcvbn keeps the personal words of a call in a module-level dictionary, so two calls
+#: at once could see each other's words: one at a time.
+_zxcvbn_lock = threading.Lock()
+_ADVICE = "Choose a longer one that only you would think of, for example four or five words."
+
+
+def personal_words(*texts: str) -> list[str]:
+    """The user's email and name, whole and in parts, for the password check."""
+    words: list[str] = []
+    for text in texts:
+        text = text.strip().lower()
+        if not text:
+            continue
+        words.append(text)
+        for part in text.replace("@", " ").replace(".", " ").replace("-", " ").split():
+            if len(part) >= 3 and part not in words:
+                words.append(part)
+    return words
+
+
+_PERSONAL = "It is made of your email address or your name."
+
+
+def _only_personal(password: str, user_inputs: list[str]) -> bool:
+    """Whether ``password`` is little more than the user's own words and some digits
+    ("ravins-andris", "Jelgava2019"), however they are joined."""
+    rest = re.sub(r"[\W_]", "", password.lower())
+    words = {re.sub(r"[\W_]", "", w.lower()) for w in user_inputs}
+    used = False
+    for word in sorted((w for w in words if len(w) >= 3), key=len, reverse=True):
+        used = used or word in rest
+        rest = rest.replace(word, "")
+    return used and len(re.sub(r"\d", "", rest)) < 4
+
+
+class PasswordRefused(InvalidInput):
+    """A new password that will not do; ``why`` says which rule (for translations)."""
+
+    def __init__(self, message: str, why: str, **params: object) -> None:
+        super().__init__(message)
+        self.why = why
+        self.params = params
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.password_{self.why}"
+
+
+def password_problem(password: str, user_inputs: Iterable[str] = ()) -> PasswordRefused | None:
+    """Why ``password`` is not good enough, in plain words; ``None`` when it is.
+
+    Refused: blank or only spaces, shorter than :data:`MIN_PASSWORD_LENGTH`, and easy to
+    guess by zxcvbn (common passwords, keyboard patterns, repeats, dates, the user's own
+    email or name) below :data:`MIN_PASSWORD_SCORE`.
+    """
+    if not password.strip():
+        return PasswordRefused(f"The password is empty or only spaces. {_ADVICE}", "empty")
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"password: use at least {MIN_PASSWORD_LENGTH} characters.")
+        return PasswordRefused(
+            f"The password is too short ({len(password)} characters): use at least "
+            f"{MIN_PASSWORD_LENGTH} characters. {_ADVICE}",
+            "short",
+            length=len(password),
+            min=MIN_PASSWORD_LENGTH,
+        )
+    inputs = list(user_inputs)
+    if _only_personal(password, inputs):
+        return PasswordRefused(
+            f"This password is too easy to guess. {_PERSONAL} {_ADVICE}", "personal"
+        )
+    with _zxcvbn_lock:
+        result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=inputs)
+    if int(result["score"]) >= MIN_PASSWORD_SCORE:
+        return None
+    if any(m.get("dictionary_name") == "user_inputs" for m in result["sequence"]):
+        return PasswordRefused(
+            f"This password is too easy to guess. {_PERSONAL} {_ADVICE}", "personal"
+        )
+    warning = str(result["feedback"].get("warning") or "")
+    why = warning or "It follows a pattern that is quick to guess."
+    return PasswordRefused(f"This password is too easy to guess. {why} {_ADVICE}", "guessable")
+
+
+def check_new_password(password: str, repeat: str, *, user_inputs: Iterable[str] = ()) -> None:
+    """Refuse a new password that is blank, short or easy to guess, or whose second entry
+    differs, saying why. ``user_inputs``: the user's email and name (see
+    :func:`personal_words`), which a password must not be built from."""
+    problem = password_problem(password, user_inputs)
+    if problem is not None:
+        raise problem
     if password != repeat:
-        raise InvalidInput("password: the two entries differ; type the same password twice.")
+        raise PasswordRefused(
+            "The two entries of the password differ. Type the same password twice.", "differ"
+        )
 
 
 def accept_invitation(
@@ -200,11 +269,13 @@ def accept_invitation(
 ) -> User:
     """The invitee sets a password; the link cannot be used again."""
     invitation = _invitation(session, token, now)
-    check_new_password(password, repeat)
     user = invited_user(session, token, now=now)
+    check_new_password(password, repeat, user_inputs=personal_words(user.email, user.name))
     user.password_hash = hash_password(password)
     invitation.used_at = now
     session.flush()
+    # A new password ends every earlier session and API token of the user.
+    revoke_sessions(session, user.id, now=now)
     return user
 
 

@@ -9,17 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from web import accounts, actions, queries
+from web import accounts, actions, queries, sessions, signin
 from web import schemas as s
 from web.portal import portal_of
 from web.routing import RetryingRoute
 from web.schemas import Id
-from web.security import SESSION_MAX_AGE, SessionData, fingerprint, same_token
+from web.security import same_token
 from web.uploads import store_signed_form
-from web.viewer import CsrfRejected, SignInRequired, Viewer, actor_of, load_viewer, viewer
+from web.viewer import (
+    CsrfRejected,
+    SignInRequired,
+    Viewer,
+    actor_of,
+    client_of,
+    end_session,
+    load_viewer,
+    viewer,
+)
 from workflow.errors import NotFound
 from workflow.machines import APPLICATION, WORKFLOWS
 from workflow.services import applications as apps
@@ -38,12 +47,13 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=RetryingRou
 def api_user(
     request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)
 ) -> Viewer:
-    """The signed-in user by token, or by session cookie with the CSRF header on changes."""
+    """The signed-in user by API token, or by session cookie with the CSRF header on
+    changes. A token works only while it is open on the server (web/sessions.py)."""
     if credentials is not None:
-        data = portal_of(request).signer.loads(credentials.credentials)
-        found = load_viewer(request, data) if data else None
-        if found is None or not found.signed_in:
+        found = load_viewer(request, credentials.credentials, sessions.API)
+        if not found.signed_in:
             raise SignInRequired()
+        request.state.api_token = True
         return found
     found = viewer(request)
     if not found.signed_in:
@@ -58,13 +68,71 @@ def api_user(
 @router.post("/session", response_model=s.Token, tags=["session"])
 def sign_in(request: Request, body: s.SignIn) -> s.Token:
     portal = portal_of(request)
+    found = signin.sign_in(request, body.email, body.password)
+    now = portal.now()
     with portal.unit() as session:
-        user = accounts.authenticate(session, body.email, body.password, now=portal.now())
-        found = (user.id, user.password_hash) if user else None
-    if found is None:
-        raise accounts.SignInFailed()
-    data = SessionData(csrf="api", user_id=found[0], pw=fingerprint(found[1]))
-    return s.Token(token=portal.signer.dumps(data), expires_in=SESSION_MAX_AGE)
+        started = sessions.start(
+            session,
+            portal.settings,
+            found[0],
+            sessions.API,
+            now=now,
+            label=body.label,
+            client=client_of(request),
+        )
+    return s.Token(
+        token=started.token,
+        expires_in=int((started.expires_at - now).total_seconds()),
+        id=started.id,
+        expires_at=started.expires_at,
+    )
+
+
+@router.delete("/session", status_code=204, tags=["session"])
+def sign_out(request: Request, who: Viewer = Depends(api_user)) -> Response:
+    """End the session this request came with: the token (or the browser's session)
+    stops working at once."""
+    if getattr(request.state, "api_token", False):
+        assert who.session_id is not None
+        portal = portal_of(request)
+        with portal.unit() as session:
+            sessions.revoke_id(session, who.session_id, now=portal.now())
+    else:
+        end_session(request)
+    return Response(status_code=204)
+
+
+@router.get("/tokens", response_model=list[s.TokenOut], tags=["session"])
+def list_tokens(request: Request, who: Viewer = Depends(api_user)) -> list[s.TokenOut]:
+    """Your API tokens that still work, newest first."""
+    assert who.user_id is not None
+    portal = portal_of(request)
+    with portal.reading() as session:
+        rows = sessions.api_tokens(session, portal.settings, who.user_id, now=portal.now())
+        return [
+            s.TokenOut(
+                id=r.id,
+                label=r.label,
+                created_at=r.created_at,
+                last_used_at=r.last_seen_at,
+                expires_at=r.expires_at,
+                current=r.id == who.session_id,
+            )
+            for r in rows
+        ]
+
+
+@router.delete("/tokens/{token_id}", status_code=204, tags=["session"])
+def revoke_token(request: Request, token_id: Id, who: Viewer = Depends(api_user)) -> Response:
+    """End one of your API tokens. Another person's token number answers 404."""
+    assert who.user_id is not None
+    portal = portal_of(request)
+    with portal.unit() as session:
+        if not sessions.revoke_token(
+            session, portal.settings, who.user_id, token_id, now=portal.now()
+        ):
+            raise NotFound("API token", token_id)
+    return Response(status_code=204)
 
 
 @router.get("/me", response_model=s.Me, tags=["session"])

@@ -1,9 +1,10 @@
 """Passwords (Argon2), the signed session cookie, and the CSRF token bound to it.
 
-The session is one signed cookie (itsdangerous, HttpOnly, SameSite=Lax, Secure when
-configured) holding the user's id, a fingerprint of their password hash (a password
-change signs every other session out) and a random CSRF token. Anonymous visitors get a
-session with only the CSRF token, so the sign-in form is protected too.
+The cookie (itsdangerous, HttpOnly, SameSite=Lax, Secure when configured) holds a random
+CSRF token and, once signed in, the random token of a server-side session
+(web/sessions.py): the server decides whether it is still valid, so signing out or a
+changed password ends it even if someone kept a copy of the cookie. Anonymous visitors
+get a cookie with only the CSRF token, so the sign-in form is protected too.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 SESSION_COOKIE = "gnlc_session"
 LANGUAGE_COOKIE = "gnlc_lang"
-SESSION_MAX_AGE = 12 * 3600
 MIN_PASSWORD_LENGTH = 10
 
 _hasher = PasswordHasher()
@@ -38,10 +38,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def fingerprint(password_hash: str | None) -> str:
-    return hashlib.sha256((password_hash or "").encode()).hexdigest()[:16]
-
-
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -52,35 +48,33 @@ def new_token() -> str:
 
 @dataclass(frozen=True)
 class SessionData:
+    """What the cookie carries: the CSRF token and, when signed in, the session token."""
+
     csrf: str
-    user_id: int | None = None
-    pw: str = ""
+    token: str | None = None
 
 
 class SessionSigner:
     """Signs and reads the session cookie with the configured secret key."""
 
-    def __init__(self, secret_key: str) -> None:
-        self._serializer = URLSafeTimedSerializer(secret_key, salt="gnlc-session")
+    def __init__(self, secret_key: str, *, max_age: int) -> None:
+        self._serializer = URLSafeTimedSerializer(secret_key, salt="gnlc-session-v2")
+        self.max_age = max_age
 
     def dumps(self, data: SessionData) -> str:
-        return self._serializer.dumps({"csrf": data.csrf, "uid": data.user_id, "pw": data.pw})
+        return self._serializer.dumps({"csrf": data.csrf, "sid": data.token})
 
     def loads(self, raw: str | None) -> SessionData | None:
         if not raw:
             return None
         try:
-            value = self._serializer.loads(raw, max_age=SESSION_MAX_AGE)
+            value = self._serializer.loads(raw, max_age=self.max_age)
         except BadSignature:
             return None
         if not isinstance(value, dict) or not isinstance(value.get("csrf"), str):
             return None
-        uid = value.get("uid")
-        return SessionData(
-            csrf=value["csrf"],
-            user_id=uid if isinstance(uid, int) else None,
-            pw=str(value.get("pw") or ""),
-        )
+        token = value.get("sid")
+        return SessionData(csrf=value["csrf"], token=token if isinstance(token, str) else None)
 
 
 def same_token(given: str | None, expected: str) -> bool:

@@ -10,17 +10,10 @@ from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from web import accounts
+from web import sessions
 from web.i18n import pick_language
 from web.portal import portal_of
-from web.security import (
-    LANGUAGE_COOKIE,
-    SESSION_COOKIE,
-    SESSION_MAX_AGE,
-    SessionData,
-    fingerprint,
-    same_token,
-)
+from web.security import LANGUAGE_COOKIE, SESSION_COOKIE, SessionData, same_token
 from workflow.actors import Actor
 from workflow.errors import WorkflowError
 from workflow.services.directory import actor_for
@@ -54,6 +47,8 @@ class Viewer:
     city_id: int | None = None
     country_code: str | None = None
     actor: Actor | None = None
+    #: The server-side session (browser or API token) this request came with.
+    session_id: int | None = None
 
     @property
     def signed_in(self) -> bool:
@@ -87,7 +82,7 @@ def write_session(request: Request, response: Response, data: SessionData) -> No
     response.set_cookie(
         SESSION_COOKIE,
         portal.signer.dumps(data),
-        max_age=SESSION_MAX_AGE,
+        max_age=portal.signer.max_age,
         httponly=True,
         samesite="lax",
         secure=portal.secure_cookies,
@@ -95,14 +90,33 @@ def write_session(request: Request, response: Response, data: SessionData) -> No
     )
 
 
-def start_session(request: Request, user_id: int | None, password_hash: str | None) -> None:
-    """Sign in (or out): a new CSRF token each time, so an old form cannot be replayed."""
-    request.state.session = SessionData(
-        csrf=secrets.token_urlsafe(24),
-        user_id=user_id,
-        pw=fingerprint(password_hash) if user_id else "",
-    )
+def client_of(request: Request) -> str:
+    return request.client.host if request.client else ""
+
+
+def start_session(request: Request, user_id: int) -> None:
+    """Sign in: a new server-side session and a new CSRF token, so an old form cannot be
+    replayed. The session this browser had before (if any) ends."""
+    portal = portal_of(request)
+    now = portal.now()
+    with portal.unit() as session:
+        sessions.revoke(session, request.state.session.token, now=now)
+        started = sessions.start(
+            session, portal.settings, user_id, sessions.BROWSER, now=now, client=client_of(request)
+        )
+    request.state.session = SessionData(csrf=secrets.token_urlsafe(24), token=started.token)
     request.state.session_changed = True
+    request.state.viewer = None
+
+
+def end_session(request: Request) -> None:
+    """Sign out: the server ends the session, so a kept copy of the cookie opens nothing."""
+    portal = portal_of(request)
+    with portal.unit() as session:
+        sessions.revoke(session, request.state.session.token, now=portal.now())
+    request.state.session = new_session()
+    request.state.session_changed = True
+    request.state.viewer = None
 
 
 def set_language_cookie(request: Request, response: Response, lang: str) -> None:
@@ -116,29 +130,46 @@ def set_language_cookie(request: Request, response: Response, lang: str) -> None
     )
 
 
-def load_viewer(request: Request, session_data: SessionData | None = None) -> Viewer:
-    data: SessionData = session_data or request.state.session
+def load_viewer(request: Request, token: str | None = None, kind: str = sessions.BROWSER) -> Viewer:
+    """Whoever ``token`` (by default the cookie's session) signs in, or an anonymous viewer."""
+    data: SessionData = request.state.session
     portal = portal_of(request)
     cookie_lang = request.cookies.get(LANGUAGE_COOKIE)
     accept = request.headers.get("accept-language", "")
     viewer = Viewer(csrf=data.csrf, lang=pick_language(cookie_lang, None, accept))
-    if data.user_id is None:
+    if token is None and kind == sessions.BROWSER:
+        token = data.token
+    if token is None:
         return viewer
+    now = portal.now()
     with portal.reading() as session:
-        user = accounts.user_of_session(session, data.user_id)
-        if user is None or fingerprint(user.password_hash) != data.pw:
-            return viewer
-        return replace(
-            viewer,
-            lang=pick_language(cookie_lang, user.language, accept),
-            user_id=user.id,
-            name=user.name,
-            email=user.email,
-            role=user.role,
-            city_id=user.city_id,
-            country_code=user.country_code,
-            actor=actor_for(user),
-        )
+        found = sessions.look_up(session, portal.settings, token, kind, now=now)
+        if found is None:
+            signed = None
+        else:
+            user = found.user
+            signed = replace(
+                viewer,
+                lang=pick_language(cookie_lang, user.language, accept),
+                user_id=user.id,
+                name=user.name,
+                email=user.email,
+                role=user.role,
+                city_id=user.city_id,
+                country_code=user.country_code,
+                actor=actor_for(user),
+                session_id=found.session_id,
+            )
+    if found is None:
+        if kind == sessions.BROWSER:
+            # The session has ended: keep the CSRF token, forget the session's.
+            request.state.session = SessionData(csrf=data.csrf)
+            request.state.session_changed = True
+        return viewer
+    if found.stale:
+        sessions.touch(portal.factory, found.session_id, now=now)
+    assert signed is not None
+    return signed
 
 
 def viewer(request: Request) -> Viewer:

@@ -114,6 +114,28 @@ class User(Base):
     created_at: Mapped[datetime]
 
 
+class UserSession(Base):
+    """A sign-in that the server can end: a browser session or an API token.
+
+    Only the SHA-256 of the random token is stored. A session is valid while it is not
+    revoked, has been used within the idle lifetime and is before ``expires_at``.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: "browser" (the cookie) or "api" (a bearer token).
+    kind: Mapped[str] = mapped_column(String(8))
+    label: Mapped[str] = mapped_column(String(100), default="")
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Call(Base):
     """A call for applications: its window, the Commission deadline and the quota."""
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings, load_settings
 from web.app import create_app
 from web.demo import load_demo
+from web.serving import log_config
 from workflow.db import make_engine, session_factory
 
 
@@ -66,7 +67,14 @@ def live_portal(db_url: str, tmp_path: Path, start: datetime) -> Iterator[Live]:
     load_demo(factory, settings, start)
     app = create_app(settings, factory, clock=clock)
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            log_config=log_config(),  # as `gnlc serve`: no token in the access log
+        )
     )
     thread = threading.Thread(target=server.run, name="portal", daemon=True)
     thread.start()

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from web import accounts
+from web import accounts, signin
 from web.i18n import LANGUAGES
 from web.portal import portal_of
 from web.routing import RetryingRoute
@@ -16,6 +16,7 @@ from web.templating import render, said
 from web.viewer import (
     Viewer,
     checked_form,
+    end_session,
     set_language_cookie,
     start_session,
     viewer,
@@ -41,20 +42,15 @@ def login_page(request: Request, next: str = "/") -> Response:
 
 @router.post("/login")
 def login(request: Request, form: FormData = Depends(checked_form)) -> Response:
-    portal = portal_of(request)
     email = str(form.get("email") or "")
     password = str(form.get("password") or "")
     target = safe_next(form.get("next"))
     try:
-        with portal.unit() as session:
-            user = accounts.authenticate(session, email, password, now=portal.now())
-            found = (user.id, user.password_hash, user.language) if user else None
-        if found is None:
-            raise accounts.SignInFailed()
+        found = signin.sign_in(request, email, password)
     except WorkflowError as exc:
         context = {"email": email, "next": target, "error": said(request, exc)}
         return render(request, "auth/login.html", context, status=exc.status)
-    start_session(request, found[0], found[1])
+    start_session(request, found[0])
     response = RedirectResponse(target, status_code=303)
     if found[2] in LANGUAGES and not request.cookies.get("gnlc_lang"):
         set_language_cookie(request, response, found[2])
@@ -63,7 +59,7 @@ def login(request: Request, form: FormData = Depends(checked_form)) -> Response:
 
 @router.post("/logout")
 def logout(request: Request, form: FormData = Depends(checked_form)) -> Response:
-    start_session(request, None, None)
+    end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -119,5 +115,5 @@ def accept_invitation(
                 )
         context = {"token": token, "email": email, "error": said(request, exc)}
         return render(request, "auth/invitation.html", context, status=exc.status)
-    start_session(request, found[0], found[1])
+    start_session(request, found[0])
     return RedirectResponse("/?done=password", status_code=303)

@@ -212,6 +212,42 @@ def add_user(
         console.print(f"User {user.email} ({user.role}) created.")
 
 
+@users.command("set")
+def set_user(
+    email: str,
+    role: Annotated[str | None, typer.Option(help="city, commission, institute or admin.")] = None,
+    country: Annotated[str | None, typer.Option(help="A Commission's country.")] = None,
+    city: Annotated[
+        str | None, typer.Option(help="A city user's city: name, CC/Name or id.")
+    ] = None,
+    active: Annotated[
+        bool | None,
+        typer.Option("--active/--inactive", help="Allow or stop this account's sign-ins."),
+    ] = None,
+    who: AsOption = "admin",
+    now: NowOption = None,
+) -> None:
+    """Change a user's role, scope or whether they may sign in; ends their sessions."""
+    state = cli_state()
+    with clear_errors(), transaction(state.factory) as session:
+        city_id = directory.find_city(session, city).id if city else None
+        user = directory.change_user(
+            session,
+            resolve_actor(session, who),
+            email,
+            role=role,
+            country_code=country,
+            city_id=city_id,
+            active=active,
+            now=state.now(now),
+        )
+        scope = user.country_code or ""
+        console.print(
+            f"User {user.email}: {user.role}{' (' + scope + ')' if scope else ''}, "
+            f"{'active' if user.active else 'inactive'}; they sign in again."
+        )
+
+
 @users.command("list")
 def list_users(as_json: JsonOption = False) -> None:
     """Every user with role and scope."""

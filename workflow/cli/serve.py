@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workflow.cli.context import cli_state, console
+from workflow.cli.context import cli_state, console, fail
 
 app = typer.Typer(no_args_is_help=False)
 log = logging.getLogger(__name__)
@@ -39,9 +39,15 @@ def serve(
     """Run the portal (and the scheduler) on the configured host and port."""
     from web.demo import PASSWORD, USERS, load_demo
     from web.serving import serve as serve_portal
+    from web.sessions import SecretKeyError, resolve_secret_key
 
     state = cli_state()
-    settings = state.settings
+    try:
+        # Decided once, here: the workers get the same key in their settings.
+        key = resolve_secret_key(state.settings)
+    except SecretKeyError as exc:
+        fail(str(exc), 2)
+    settings = state.settings.with_overrides(web={"secret_key": key})
     factory = state.factory  # migrates the database on first use
     if settings.web.demo_data:
         load_demo(factory, settings, state.now())
