@@ -4,6 +4,13 @@ Templates live in ``templates/<occasion>/<lang>.txt`` with two blocks, ``subject
 ``body``. The HTML alternative is the same body placed, escaped, into one layout, so the
 two parts never disagree. A missing language falls back to English. Values that reach the
 subject are folded to one line: no CR/LF can reach a header.
+
+In the HTML part only the system's own links are links: a context value named ``url``
+(or ``*_url``), which the services build from the portal's address. Everything else a
+template prints from its context (comments, city and person names) is user text: it is
+escaped, never made a link by us, and its ``://``, dots and ``@`` carry a zero-width
+joiner, so that mail clients do not turn a URL or an address in it into a link either.
+The plain-text part keeps every value exactly as written.
 """
 
 from __future__ import annotations
@@ -28,6 +35,45 @@ from markupsafe import Markup, escape
 TEMPLATES = Path(__file__).with_name("templates")
 FALLBACK = "en"
 _URL = re.compile(r"https?://[^\s<>\"']+")
+#: Private-use marks around what the templates print from the context, so that the HTML
+#: part can tell user text and system links from the template's own words.
+_TEXT, _LINK, _END = "\ue000", "\ue001", "\ue002"
+_MARKS = re.compile("[\ue000-\ue002]")
+_MARKED = re.compile("([\ue000\ue001])([^\ue000-\ue002]*)\ue002")
+#: Joined to ``://``, dots and ``@`` in user text: invisible, and no client links it.
+ZWJ = "\u200d"
+_DOT = re.compile(r"\.(?=\w)")
+
+
+class Link(str):
+    """A URL the system built (the portal's address): a link in the HTML part."""
+
+
+def _with_links(value: Any, key: str = "") -> Any:
+    """``value`` with the strings under ``url`` / ``*_url`` keys marked as :class:`Link`."""
+    if isinstance(value, str):
+        return Link(value) if key == "url" or key.endswith("_url") else value
+    if isinstance(value, dict):
+        return {k: _with_links(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_with_links(v, key) for v in value]
+    return value
+
+
+def _finalize(value: Any) -> str:
+    """Every ``{{ value }}`` of a template, marked as user text or system link."""
+    text = _MARKS.sub("", str(value))  # str() of an undefined value raises, as it should
+    return f"{_LINK if isinstance(value, Link) else _TEXT}{text}{_END}"
+
+
+def _unmarked(text: str) -> str:
+    return _MARKS.sub("", text)
+
+
+def defused(text: str) -> str:
+    """User text that no mail client will auto-link (still reading the same)."""
+    text = text.replace("://", ":" + ZWJ + "//").replace("@", "@" + ZWJ)
+    return _DOT.sub("." + ZWJ, text)
 
 
 @dataclass(frozen=True)
@@ -47,8 +93,22 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        finalize=_finalize,
     )
     return env
+
+
+@cache
+def _layout() -> Any:
+    """The HTML layout, from an environment without the marks of :func:`_finalize`."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("_layout.html")
 
 
 def one_line(value: str) -> str:
@@ -82,12 +142,29 @@ def _date_formatter(language: str) -> Any:
     return fmt
 
 
-def _paragraphs_html(text: str) -> Markup:
-    parts = []
-    for block in re.split(r"\n\s*\n", text.strip()):
-        escaped = str(escape(block))
-        linked = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', escaped)
-        parts.append("<p>" + linked.replace("\n", "<br>\n") + "</p>")
+def _segment_html(match: re.Match[str]) -> str:
+    kind, text = match.group(1), match.group(2)
+    if kind == _LINK and _URL.fullmatch(text.strip()):
+        url = str(escape(text.strip()))
+        return f'<a href="{url}">{url}</a>'
+    return str(escape(defused(text)))
+
+
+def _body_html(marked: str) -> Markup:
+    """The marked body as HTML paragraphs: template words escaped, user text escaped and
+    defused, system links as links."""
+    pieces: list[str] = []
+    position = 0
+    for match in _MARKED.finditer(marked):
+        pieces.append(str(escape(_unmarked(marked[position : match.start()]))))
+        pieces.append(_segment_html(match))
+        position = match.end()
+    pieces.append(str(escape(_unmarked(marked[position:]))))
+    html = "".join(pieces)
+    parts = [
+        "<p>" + block.replace("\n", "<br>\n") + "</p>"
+        for block in re.split(r"\n\s*\n", html.strip())
+    ]
     return Markup("\n".join(parts))
 
 
@@ -100,13 +177,13 @@ def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     except TemplateNotFound:
         used = FALLBACK
         template = env.get_template(f"{occasion}/{FALLBACK}.txt")
-    values = {**context, "date": _date_formatter(used), "lang": used}
+    values = {**_with_links(context), "date": _date_formatter(used), "lang": used}
     ctx = template.new_context(values)
-    subject = one_line("".join(template.blocks["subject"](ctx)))
-    body = "".join(template.blocks["body"](template.new_context(values))).strip() + "\n"
-    layout = env.get_template("_layout.html")
+    subject = one_line(_unmarked("".join(template.blocks["subject"](ctx))))
+    marked = "".join(template.blocks["body"](template.new_context(values))).strip()
+    body = _unmarked(marked).strip() + "\n"
     # The layout's own names win over a context key of the same name.
-    html = layout.render(
-        {**context, "subject": subject, "body": _paragraphs_html(body), "lang": used}
+    html = _layout().render(
+        {**context, "subject": defused(subject), "body": _body_html(marked), "lang": used}
     )
     return Rendered(subject=subject, text=body, html=html, language=used)

@@ -420,6 +420,119 @@ ROWS: tuple[tuple[str, str, str], ...] = (
         "The {kind} {key} was changed by someone else meanwhile. Reload it, check the new state and try again.",
         "Cet élément ({kind} n° {key}) a été modifié entre-temps par quelqu'un d'autre. Rechargez la page, vérifiez le nouvel état et réessayez.",
     ),
+    # --- signing in, passwords, sessions, a busy database (web/accounts.py, workflow.errors) ---
+    (
+        "refusal.sign_in_failed",
+        "Wrong email or password. Check both and try again.",
+        "Adresse e-mail ou mot de passe incorrect. Vérifiez les deux et réessayez.",
+    ),
+    (
+        "refusal.too_many_attempts.account",
+        "Too many failed sign-ins for this email. Try again after {at} UTC. If you have forgotten your password, ask an administrator for a new invitation.",
+        "Trop de connexions échouées pour cette adresse e-mail. Réessayez après {at} UTC. Si vous avez oublié votre mot de passe, demandez une nouvelle invitation à un administrateur.",
+    ),
+    (
+        "refusal.too_many_attempts.client",
+        "Too many failed sign-ins from your network address. Try again after {at} UTC. If you have forgotten your password, ask an administrator for a new invitation.",
+        "Trop de connexions échouées depuis votre adresse réseau. Réessayez après {at} UTC. Si vous avez oublié votre mot de passe, demandez une nouvelle invitation à un administrateur.",
+    ),
+    (
+        "refusal.invalid_input.password_empty",
+        "The password is empty or only spaces. Choose a longer one that only you would think of, for example four or five words.",
+        "Le mot de passe est vide ou ne contient que des espaces. Choisissez-en un plus long, auquel vous seul penseriez, par exemple quatre ou cinq mots.",
+    ),
+    (
+        "refusal.invalid_input.password_short",
+        "The password is too short ({length} characters): use at least {min} characters. Choose a longer one that only you would think of, for example four or five words.",
+        "Le mot de passe est trop court ({length} caractères) : utilisez-en au moins {min}. Choisissez-en un plus long, auquel vous seul penseriez, par exemple quatre ou cinq mots.",
+    ),
+    (
+        "refusal.invalid_input.password_personal",
+        "This password is too easy to guess: it is made of your email address or your name. Choose a longer one that only you would think of, for example four or five words.",
+        "Ce mot de passe est trop facile à deviner : il est fait de votre adresse e-mail ou de votre nom. Choisissez-en un plus long, auquel vous seul penseriez, par exemple quatre ou cinq mots.",
+    ),
+    (
+        "refusal.invalid_input.password_guessable",
+        "This password is too easy to guess (a common word, a keyboard pattern, a repetition or a date). Choose a longer one that only you would think of, for example four or five words.",
+        "Ce mot de passe est trop facile à deviner (un mot courant, une suite de touches, une répétition ou une date). Choisissez-en un plus long, auquel vous seul penseriez, par exemple quatre ou cinq mots.",
+    ),
+    (
+        "refusal.invalid_input.password_differ",
+        "The two entries of the password differ. Type the same password twice.",
+        "Les deux saisies du mot de passe diffèrent. Tapez deux fois le même mot de passe.",
+    ),
+    (
+        "refusal.csrf",
+        "The form was out of date or came from another site. Reload the page and try again.",
+        "Le formulaire était périmé ou venait d'un autre site. Rechargez la page et réessayez.",
+    ),
+    (
+        "refusal.busy",
+        "Other changes to the same records got in the way, and nothing was saved. Try again in a moment.",
+        "D'autres modifications des mêmes dossiers ont gêné celle-ci, et rien n'a été enregistré. Réessayez dans un instant.",
+    ),
+    # --- a form field outside its limits (web/schemas.py FieldRefused), the signed PDF ---
+    ("field.value", "Value", "Valeur"),
+    (
+        "refusal.invalid_input.too_long",
+        "“{field}” is too long: {length} characters, at most {max} are accepted. Shorten it and try again.",
+        "« {field} » est trop long : {length} caractères, {max} au plus. Raccourcissez-le et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.required",
+        "“{field}” is required. Fill it in and try again.",
+        "« {field} » est obligatoire. Remplissez-le et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.not_date",
+        "“{field}” is not a date. Write it like 2027-03-01 and try again.",
+        "« {field} » n'est pas une date. Écrivez-la comme 2027-03-01 et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.not_number",
+        "“{field}” must be a whole number. Correct it and try again.",
+        "« {field} » doit être un nombre entier. Corrigez-le et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.too_small",
+        "“{field}” must be at least {min}. Correct it and try again.",
+        "« {field} » doit valoir au moins {min}. Corrigez-le et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.too_large",
+        "“{field}” must be at most {max}. Correct it and try again.",
+        "« {field} » doit valoir au plus {max}. Corrigez-le et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.not_valid",
+        "“{field}” is not valid. Check it and try again.",
+        "« {field} » n'est pas valide. Vérifiez-le et réessayez.",
+    ),
+    (
+        "refusal.invalid_input.upload_empty",
+        "The file is empty; choose the scanned, signed PDF.",
+        "Le fichier est vide ; choisissez le PDF scanné et signé.",
+    ),
+    (
+        "refusal.invalid_input.upload_too_large",
+        "The file is too large: at most {limit_mb} MB are accepted. Scan the form at a lower resolution and upload it again.",
+        "Le fichier est trop volumineux : {limit_mb} Mo au plus sont acceptés. Scannez le formulaire à une résolution plus basse et téléversez-le à nouveau.",
+    ),
+    (
+        "refusal.invalid_input.upload_not_pdf",
+        "The file is not a PDF; save or scan the form as PDF.",
+        "Le fichier n'est pas un PDF ; enregistrez ou scannez le formulaire en PDF.",
+    ),
+    (
+        "refusal.upload_quota_exceeded",
+        "The file was not saved: your city's stored files already take {used_mb} MB, and this one ({size_mb} MB) would go past the {limit_mb} MB kept per city. Scan the form at a lower resolution (a signed form rarely needs more than 1 MB), or ask the Institute to make room.",
+        "Le fichier n'a pas été enregistré : les fichiers de votre ville occupent déjà {used_mb} Mo, et celui-ci ({size_mb} Mo) dépasserait les {limit_mb} Mo conservés par ville. Scannez le formulaire à une résolution plus basse (un formulaire signé dépasse rarement 1 Mo) ou demandez à l'Institut de faire de la place.",
+    ),
+    (
+        "refusal.upload_not_stored",
+        "The file could not be stored; nothing was saved. Try again later or tell the Institute.",
+        "Le fichier n'a pas pu être enregistré ; rien n'a été sauvegardé. Réessayez plus tard ou prévenez l'Institut.",
+    ),
     ("role.city", "City", "Ville"),
     ("role.commission", "National Commission", "Commission nationale"),
     ("role.institute", "Institute", "Institut"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from web.i18n import Translate
 from web.messages import CATALOGUE
@@ -33,6 +34,11 @@ def refusal(error: BaseException, t: Translate, lang: str) -> str:
         return str(error)
 
 
+#: Numbers of a refusal written with the language's separators: counts, sizes in MB.
+_NUMBERS = {"length": "#,##0", "max": "#,##0", "min": "#,##0", "used_mb": "#,##0.0",
+            "size_mb": "#,##0.0", "limit_mb": "#,##0.0"}  # fmt: skip
+
+
 def _word(t: Translate, key: str, fallback: str) -> str:
     found = t(key)
     return fallback if found == key else found
@@ -43,6 +49,10 @@ def _show(name: str, value: object, kind: str, t: Translate, lang: str) -> str:
         return str(format_date(value, format="long", locale=lang))
     if name == "kind":
         return _word(t, f"kind.{value}", str(value))
+    if name == "field":  # a form field, by the message id of its label
+        return _word(t, str(value), str(value))
+    if name in _NUMBERS and isinstance(value, int | float) and not isinstance(value, bool):
+        return str(format_decimal(value, format=_NUMBERS[name], locale=lang))
     if name == "state":
         return _word(t, f"state.{value}", str(value).replace("_", " "))
     if name == "role":

@@ -10,18 +10,24 @@ workers.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
+import logging
 import os
+import re
 import socket
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
+from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from config import Settings
+from config.paths import metrics_folder
 from web.app import create_app
+from web.metrics import prepare_multiprocess
 
 #: The environment variable that carries the settings to the worker processes.
 SETTINGS_VARIABLE = "GNLC_PORTAL_SETTINGS"
@@ -40,6 +46,46 @@ class NoDelayH11Protocol(H11Protocol):
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
+
+
+#: Path segments that are secrets, after these route names: the invitation link's token
+#: and any other credential carried in a URL (a password reset, a calendar feed).
+SECRET_ROUTES = ("invitation", "invite", "reset", "calendar", "unsubscribe")
+#: Query parameters that carry a credential.
+SECRET_PARAMETERS = ("token", "key", "secret", "password", "code")
+HIDDEN = "…"
+_SECRET_SEGMENT = re.compile(f"(/(?:{'|'.join(SECRET_ROUTES)})/)" + r'[^/?#\s"]+')
+_SECRET_PARAMETER = re.compile(
+    f"([?&](?:{'|'.join(SECRET_PARAMETERS)})=)" + r'[^&#\s"]+', re.IGNORECASE
+)
+
+
+def hide_secrets(text: str) -> str:
+    """``text`` (a request line or path) with every token in it replaced by "…"."""
+    return _SECRET_PARAMETER.sub(r"\1" + HIDDEN, _SECRET_SEGMENT.sub(r"\1" + HIDDEN, text))
+
+
+class SecretPathFilter(logging.Filter):
+    """Keeps tokens out of the access log: ``GET /invitation/<token>`` is logged as
+    ``GET /invitation/…``. uvicorn logs the path as an argument of the record, so the
+    arguments are rewritten (and the message, in case a path was put there whole)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(hide_secrets(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = hide_secrets(record.msg)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with :class:`SecretPathFilter` on its access
+    log. Every server of the portal is started with it (``serve`` below, and the test
+    server), so each worker process installs the filter when uvicorn configures it."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["hide_secrets"] = {"()": SecretPathFilter}
+    config["loggers"]["uvicorn.access"]["filters"] = ["hide_secrets"]
+    return config
 
 
 def dump_settings(settings: Settings) -> str:
@@ -79,6 +125,16 @@ def serve(
     """Run ``factory`` (an import string of an app factory) on the configured host and
     port in ``settings.web.workers`` processes, until interrupted."""
     os.environ[SETTINGS_VARIABLE] = dump_settings(settings)
+    if settings.web.workers > 1:
+        # Before the workers start: each writes its request timings there (web.metrics).
+        try:
+            prepare_multiprocess(settings)
+        except OSError as exc:
+            raise SystemExit(
+                f"error: cannot prepare the folder for the portal's metrics, "
+                f"{metrics_folder(settings)} ({exc.strerror or exc}): make var/ writable, "
+                "or point [mail] maildir (GNLC_MAIL__MAILDIR) at a writable data folder"
+            ) from None
     uvicorn.run(
         factory,
         factory=True,
@@ -88,4 +144,5 @@ def serve(
         http="web.serving:NoDelayH11Protocol",
         log_level=log_level,
         access_log=access_log,
+        log_config=log_config(),
     )

@@ -71,3 +71,33 @@ def test_a_refusal_without_a_pattern_keeps_the_services_words() -> None:
     error = InvalidInput("motivation: 201 words, at most 200 allowed")
     assert said(error) == str(error)
     assert "refusal.invalid_input" not in CATALOGUE["fr"]
+
+
+def test_sign_in_password_and_busy_refusals_are_french() -> None:
+    from datetime import UTC, datetime
+
+    from web.accounts import SignInFailed, Throttled, check_new_password
+    from workflow.errors import Busy
+
+    assert said(SignInFailed()).startswith("Adresse e-mail ou mot de passe incorrect")
+    until = datetime(2027, 3, 1, 9, 30, tzinfo=UTC)
+    assert "depuis votre adresse réseau" in said(Throttled(until, client=True))
+    assert "pour cette adresse e-mail" in said(Throttled(until))
+    assert "09:30:00" in said(Throttled(until))
+    assert said(Busy()).startswith("D'autres modifications")
+    refusals = {}
+    for password, repeat in [
+        ("          ", "          "),
+        ("short", "short"),
+        ("1234567890", "1234567890"),
+        ("anna.berzina@riga.lv", "anna.berzina@riga.lv"),
+        ("lantern orchard whistle copper", "lantern orchard whistle pepper"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            check_new_password(password, repeat, user_inputs=["anna.berzina@riga.lv", "Anna"])
+        refusals[password] = said(caught.value)
+    assert refusals["          "].startswith("Le mot de passe est vide")
+    assert "(5 caractères)" in refusals["short"] and "au moins 10" in refusals["short"]
+    assert "trop facile à deviner" in refusals["1234567890"]
+    assert "votre adresse e-mail ou de votre nom" in refusals["anna.berzina@riga.lv"]
+    assert refusals["lantern orchard whistle copper"].startswith("Les deux saisies")

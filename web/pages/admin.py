@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -10,14 +10,24 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from web import accounts, actions, queries
+from web import accounts, queries
 from web.portal import portal_of
 from web.routing import RetryingRoute
-from web.schemas import Id
+from web.schemas import (
+    CallCancelIn,
+    CallExtendIn,
+    CallIn,
+    CountryIn,
+    Id,
+    M,
+    UserIn,
+    form_fields,
+    from_form,
+)
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.actors import require_role
-from workflow.errors import InvalidInput, WorkflowError
+from workflow.errors import WorkflowError
 from workflow.models import City
 from workflow.services import calls as call_service
 from workflow.services import directory
@@ -26,20 +36,13 @@ from workflow.states import Role
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
-def parse_date(value: object, field: str, *, required: bool = True) -> date | None:
-    text = str(value or "").strip()
-    if not text:
-        if required:
-            raise InvalidInput(f"{field}: required (a date like 2027-03-01).")
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise InvalidInput(f"{field}: {text!r} is not a date like 2027-03-01.") from exc
-
-
 def _strings(form: FormData) -> dict[str, str]:
     return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def _body(model: type[M], values: Mapping[str, str]) -> M:
+    """The form as the API's body for the same action: the same model, the same limits."""
+    return from_form(model, form_fields(model, values))
 
 
 # --- calls ---------------------------------------------------------------------------
@@ -67,22 +70,18 @@ def create_call(
     portal = portal_of(request)
     values = _strings(form)
     try:
-        opens = parse_date(values.get("opens_on"), "opens_on")
-        closes = parse_date(values.get("closes_on"), "closes_on")
-        assert opens is not None and closes is not None
+        body = _body(CallIn, values)
         with portal.unit() as session:
             call_service.create_call(
                 session,
                 portal.settings,
                 actor_of(who),
-                name=values.get("name", "").strip(),
-                opens_on=opens,
-                closes_on=closes,
-                commission_deadline=parse_date(
-                    values.get("commission_deadline"), "commission_deadline", required=False
-                ),
-                quota=actions.optional_int(values.get("quota")),
-                timezone=values.get("timezone") or None,
+                name=body.name.strip(),
+                opens_on=body.opens_on,
+                closes_on=body.closes_on,
+                commission_deadline=body.commission_deadline,
+                quota=body.quota,
+                timezone=body.timezone or None,
                 now=portal.now(),
             )
     except WorkflowError as exc:
@@ -100,17 +99,17 @@ def extend_call(
     portal = portal_of(request)
     values = _strings(form)
     try:
+        body = _body(CallExtendIn, values)
         with portal.unit() as session:
             call_service.extend_call(
                 session,
                 actor_of(who),
                 name,
                 now=portal.now(),
-                closes_on=parse_date(values.get("closes_on"), "closes_on", required=False),
-                commission_deadline=parse_date(
-                    values.get("commission_deadline"), "commission_deadline", required=False
-                ),
-                comment=values.get("comment", ""),
+                closes_on=body.closes_on,
+                commission_deadline=body.commission_deadline,
+                comment=body.comment,
+                version=body.version,
             )
     except WorkflowError as exc:
         return _calls_page(request, who, said(request, exc), exc.status)
@@ -126,13 +125,15 @@ def cancel_call(
 ) -> Response:
     portal = portal_of(request)
     try:
+        body = _body(CallCancelIn, _strings(form))
         with portal.unit() as session:
             call_service.cancel_call(
                 session,
                 actor_of(who),
                 name,
                 now=portal.now(),
-                reason=str(form.get("reason") or ""),
+                reason=body.reason,
+                version=body.version,
             )
     except WorkflowError as exc:
         return _calls_page(request, who, said(request, exc), exc.status)
@@ -167,16 +168,17 @@ def save_country(
     portal = portal_of(request)
     values = _strings(form)
     try:
+        body = _body(CountryIn, values)
         with portal.unit() as session:
             directory.upsert_country(
                 session,
                 actor_of(who),
                 code=values.get("code", ""),
-                name=values.get("name", ""),
-                commission_name=values.get("commission_name", ""),
-                commission_email=values.get("commission_email", ""),
-                language=values.get("language") or "en",
-                timezone=values.get("timezone") or "UTC",
+                name=body.name,
+                commission_name=body.commission_name,
+                commission_email=body.commission_email,
+                language=body.language or "en",
+                timezone=body.timezone or "UTC",
                 now=portal.now(),
             )
     except WorkflowError as exc:
@@ -224,16 +226,17 @@ def create_user(
     portal = portal_of(request)
     values = _strings(form)
     try:
+        body = _body(UserIn, values)
         with portal.unit() as session:
             user = directory.create_user(
                 session,
                 actor_of(who),
-                email=values.get("email", ""),
-                name=values.get("name", ""),
-                role=values.get("role", ""),
-                country_code=values.get("country_code") or None,
-                city_id=actions.optional_int(values.get("city_id")),
-                language=values.get("language") or "en",
+                email=body.email,
+                name=body.name,
+                role=body.role,
+                country_code=body.country_code or None,
+                city_id=body.city_id,
+                language=body.language or "en",
                 now=portal.now(),
             )
             accounts.invite(session, portal.settings, actor_of(who), user.id, now=portal.now())

@@ -3,6 +3,7 @@ actions."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -12,7 +13,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from web import actions, lists, queries
 from web.portal import portal_of
 from web.routing import RetryingRoute
-from web.schemas import Id
+from web.schemas import ActionIn, ApplicationIn, Id, form_fields, from_form
 from web.templating import render, said
 from web.uploads import signed_form_path, store_signed_form
 from web.viewer import Viewer, actor_of, checked_form, signed_in
@@ -98,19 +99,35 @@ def edit_application(request: Request, app_id: Id, who: Viewer = Depends(signed_
     return _form_page(request, _form_values(request, who, app_id), app_id)
 
 
+def application_body(values: Mapping[str, str]) -> ApplicationIn:
+    """The page's form as the API's body: the same model, so the same limits."""
+    fields = form_fields(ApplicationIn, values)
+    if isinstance(population := fields.get("population"), str):
+        fields["population"] = population.replace(" ", "").replace(",", "")
+    challenges = {
+        area: value.strip()
+        for area in apps.CHALLENGES
+        if (value := values.get(f"challenge_{area}", "")).strip()
+    }
+    if challenges:
+        fields["challenges"] = challenges
+    return from_form(ApplicationIn, fields)
+
+
 def _save(request: Request, who: Viewer, form: FormData, app_id: int | None) -> Response:
     portal = portal_of(request)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
+        body = application_body(values)
         with portal.unit() as session:
             app = actions.save_application(
                 session,
                 portal.settings,
                 actor_of(who),
-                values,
+                body.model_dump(exclude_none=True, exclude={"version"}),
                 now=portal.now(),
                 application_id=app_id,
-                version=actions.optional_int(values.get("version")),
+                version=body.version,
             )
             saved = app.id
     except WorkflowError as exc:
@@ -189,6 +206,7 @@ def application_action(
     comment = str(form.get("comment") or "")
     endorsement = str(form.get("endorsement") or "")
     try:
+        body = from_form(ActionIn, form_fields(ActionIn, form))
         with portal.unit() as session:
             actions.act_on_application(
                 session,
@@ -197,9 +215,9 @@ def application_action(
                 app_id,
                 trigger,
                 now=portal.now(),
-                comment=comment,
-                endorsement=endorsement,
-                version=actions.optional_int(form.get("version")),
+                comment=body.comment,
+                endorsement=body.endorsement,
+                version=body.version,
             )
     except WorkflowError as exc:
         return _detail(

@@ -9,7 +9,7 @@ from starlette.responses import RedirectResponse, Response
 from web import actions, lists, queries
 from web.portal import portal_of
 from web.routing import RetryingRoute
-from web.schemas import Id
+from web.schemas import Id, ReportReviewIn, ReportSubmitIn, form_fields, from_form
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.errors import WorkflowError
@@ -95,6 +95,13 @@ def report_action(
     summary = str(form.get("summary") or "")
     comment = str(form.get("comment") or "")
     try:
+        # The same models, so the same limits, as the API's submit and review.
+        if trigger == "submit":
+            sent = from_form(ReportSubmitIn, form_fields(ReportSubmitIn, form))
+            summary, version = sent.summary, sent.version
+        else:
+            review = from_form(ReportReviewIn, form_fields(ReportReviewIn, form))
+            comment, version = review.comment, review.version
         with portal.unit() as session:
             actions.act_on_report(
                 session,
@@ -105,7 +112,7 @@ def report_action(
                 now=portal.now(),
                 summary=summary,
                 comment=comment,
-                version=actions.optional_int(form.get("version")),
+                version=version,
             )
     except WorkflowError as exc:
         return _report_page(
