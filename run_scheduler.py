@@ -5,8 +5,11 @@
     python run_scheduler.py --once --now 2027-03-01T06:00:00Z
     python run_scheduler.py --once --dry-run   # show what the sweep would do; change nothing
 
-Logs go to stderr. Exit codes: 0 done, 1 the database cannot be opened or the sweep
-reported errors (``--once``), 2 bad settings or arguments.
+Logs go to stderr. Exit codes: 0 done, 1 the database cannot be opened or used, the
+sweep reported errors or the mail cannot go out (``--once``: the Maildir is not
+writable, the SMTP server cannot be reached), 2 bad settings or arguments. Each of
+these says in one line what is wrong and what to do; running on, the scheduler logs
+such a line at every run that meets the fault and tries again at the next.
 """
 
 from __future__ import annotations
@@ -18,12 +21,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import SQLAlchemyError
 
 from config import SettingsError, load_settings
 from workflow.db import make_engine, session_factory, upgrade
+from workflow.faults import database_problem
 from workflow.scheduler import run_once, run_until_stopped
+
+#: What a database an operator got wrong raises (see ``workflow.faults``).
+DATABASE_FAULTS = (SQLAlchemyError, OSError, ImportError, CommandError)
 
 log = logging.getLogger("gnlc.run_scheduler")
 
@@ -79,19 +86,29 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     url = settings.database.url
     try:
         upgrade(url)
-    except OperationalError as exc:
-        safe = make_url(url).render_as_string(hide_password=True)
-        print(f"error: cannot open the database {safe}: {exc.orig}", file=sys.stderr)
+        engine = make_engine(url)
+    except DATABASE_FAULTS as exc:
+        problem = database_problem(exc, url)
+        if problem is None:
+            raise
+        print(f"error: {problem}", file=sys.stderr)
         return 1
-    engine = make_engine(url)
     factory = session_factory(engine)
     try:
         if args.once:
             now = args.now or datetime.now(UTC)
-            report, _ = run_once(factory, settings, now=now, dry_run=args.dry_run)
+            try:
+                report, result = run_once(factory, settings, now=now, dry_run=args.dry_run)
+            except DATABASE_FAULTS as exc:
+                problem = database_problem(exc, url)
+                if problem is None:
+                    raise
+                print(f"error: {problem}", file=sys.stderr)
+                return 1
             if args.dry_run:
                 print(json.dumps(report.as_dict(), indent=2, ensure_ascii=False))
-            return 1 if report.errors else 0
+            # A sender that is down was said in one line by the dispatcher's log.
+            return 1 if report.errors or (result is not None and result.problem) else 0
         run_until_stopped(settings, factory, now_override=args.now)
         return 0
     finally:

@@ -27,7 +27,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings
 from notifications.compose import MalformedMessage, compose
 from notifications.outbox import Status, content
-from notifications.senders import PermanentSendError, Sender, SendError, build_sender, classify
+from notifications.senders import (
+    PermanentSendError,
+    Sender,
+    SenderDown,
+    SendError,
+    build_sender,
+    classify,
+)
 from workflow.db import transaction
 from workflow.errors import InvalidInput, NotFound
 from workflow.models import OutboxMessage
@@ -40,15 +47,23 @@ JITTER = 0.1
 
 @dataclass(frozen=True)
 class DispatchResult:
-    """What one pass did: accepted by the server, to be retried, parked as dead."""
+    """What one pass did: accepted by the server, to be retried, parked as dead; and,
+    when the sender itself is down (:class:`SenderDown`), what is wrong with it
+    (``problem``) and how many messages were put back untouched to wait (``waiting``)."""
 
     sent: int = 0
     retried: int = 0
     dead: int = 0
+    waiting: int = 0
+    problem: str = ""
 
     def __add__(self, other: DispatchResult) -> DispatchResult:
         return DispatchResult(
-            self.sent + other.sent, self.retried + other.retried, self.dead + other.dead
+            self.sent + other.sent,
+            self.retried + other.retried,
+            self.dead + other.dead,
+            self.waiting + other.waiting,
+            self.problem or other.problem,
         )
 
     @property
@@ -154,11 +169,19 @@ def record(
     table = cast(Table, OutboxMessage.__table__)
     sent = [o.claimed.id for o in outcomes if o.error is None]
     failures = []
+    held = []
     retried = dead = 0
+    problem = ""
     for o in outcomes:
         if o.error is None:
             continue
         c = o.claimed
+        if isinstance(o.error, SenderDown):
+            problem = problem or str(o.error)
+            if not o.error.counts_attempt:
+                # Not this message's fault: pending again, the attempt not counted.
+                held.append({"b_id": c.id, "b_lease": c.lease, "b_error": str(o.error)[:2000]})
+                continue
         give_up = isinstance(o.error, PermanentSendError) or (
             c.attempts >= settings.dispatcher.max_attempts
         )
@@ -219,7 +242,26 @@ def record(
                 ),
                 failures,
             )
-    return DispatchResult(sent=len(sent), retried=retried, dead=dead)
+        if held:
+            session.execute(
+                update(table)
+                .where(
+                    table.c.id == bindparam("b_id"),
+                    table.c.status == Status.SENDING,
+                    table.c.claimed_until == bindparam("b_lease", type_=table.c.claimed_until.type),
+                )
+                .values(
+                    status=Status.PENDING,
+                    attempts=table.c.attempts - 1,
+                    next_attempt_at=now,
+                    last_error=bindparam("b_error"),
+                    claimed_until=None,
+                ),
+                held,
+            )
+    return DispatchResult(
+        sent=len(sent), retried=retried, dead=dead, waiting=len(held), problem=problem
+    )
 
 
 def _rendered(item: Claimed) -> Claimed:
@@ -276,10 +318,13 @@ async def dispatch_once(
     work: asyncio.Queue[Claimed | None] = asyncio.Queue()
     outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
     room = asyncio.Event()
+    # Set when the sender is down for every message (an unwritable Maildir): the pass
+    # stops claiming and puts back what it holds without trying each one.
+    down: list[SenderDown] = []
 
     async def feeder() -> None:
         claimed_total = 0
-        while limit is None or claimed_total < limit:
+        while (limit is None or claimed_total < limit) and not down:
             want = batch if limit is None else min(batch, limit - claimed_total)
             items = await asyncio.to_thread(claim, factory, settings, now=now, limit=want)
             for item in items:
@@ -297,7 +342,14 @@ async def dispatch_once(
         while (item := await work.get()) is not None:
             if work.qsize() <= workers:
                 room.set()
-            outcomes.put_nowait(await _attempt(item, settings, sender, now))
+            if down:
+                outcomes.put_nowait(Outcome(item, down[0]))
+                continue
+            outcome = await _attempt(item, settings, sender, now)
+            if isinstance(outcome.error, SenderDown) and not outcome.error.counts_attempt:
+                down.append(outcome.error)
+                room.set()
+            outcomes.put_nowait(outcome)
 
     async def recorder() -> DispatchResult:
         total = DispatchResult()
@@ -320,6 +372,14 @@ async def dispatch_once(
         group.create_task(producers())
         recording = group.create_task(recorder())
     result = recording.result()
+    if result.problem:
+        # One line an operator can act on; the messages keep it as their last error.
+        log.error(
+            "mail is not going out: %s (%d message(s) put back to wait, %d to retry)",
+            result.problem,
+            result.waiting,
+            result.retried,
+        )
     if result.total:
         log.info(
             "dispatcher %s: %d sent, %d to retry, %d dead",

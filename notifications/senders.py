@@ -39,6 +39,21 @@ class PermanentSendError(SendError):
     """The server refused the message for good (5xx); an operator has to look at it."""
 
 
+class SenderDown(TransientSendError):
+    """Nothing can be delivered now, whatever the message: the Maildir folder cannot be
+    written, the SMTP server cannot be reached or refuses the login. The text says what
+    is wrong and how to fix it.
+
+    ``counts_attempt`` False (the Maildir): the message is put back as pending without
+    using up one of its attempts, so it goes out as soon as the folder is fixed. SMTP
+    outages keep counting attempts, with the usual backoff.
+    """
+
+    def __init__(self, message: str, *, counts_attempt: bool = True) -> None:
+        super().__init__(message)
+        self.counts_attempt = counts_attempt
+
+
 class Sender(Protocol):
     """Delivers composed messages; use as ``async with sender: await sender.send(...)``."""
 
@@ -138,11 +153,40 @@ class SmtpSender(_Lifecycle):
         )
         try:
             await client.connect()
-        except BaseException:
+        except BaseException as exc:
             client.close()
-            raise
+            if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt | SystemExit):
+                raise
+            raise SenderDown(self._unreachable(exc)) from exc
         self._clients.add(client)
         return client
+
+    async def check(self) -> str:
+        """Connect, greet (and sign in, when configured), quit: what ``gnlc doctor``
+        checks. Returns the server's greeting; raises :class:`SenderDown`."""
+        client = await self._connect()
+        self._clients.discard(client)
+        try:
+            greeting = client.last_ehlo_response or await client.ehlo()
+            await client.quit(timeout=min(self.smtp.timeout_seconds, 5.0))
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            raise SenderDown(self._unreachable(exc)) from exc
+        finally:
+            client.close()
+        return f"{greeting.code} {greeting.message.splitlines()[0]}"
+
+    def _unreachable(self, exc: BaseException) -> str:
+        s = self.smtp
+        where = f"{s.host}:{s.port}"
+        if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+            return (
+                f"the SMTP server {where} refused the login of {s.username!r} "
+                f"({exc.code} {exc.message}): check [smtp] username and password"
+            )
+        return (
+            f"the SMTP server {where} cannot be reached ({type(exc).__name__}: {exc}): "
+            "start it, or check [smtp] host, port and security"
+        )
 
     async def _drop(self, client: aiosmtplib.SMTP, *, polite: bool = False) -> None:
         self._clients.discard(client)
@@ -194,21 +238,42 @@ class MaildirSender(_Lifecycle):
         self._box: mailbox.Maildir | None = None
 
     async def open(self) -> None:
-        for sub in ("tmp", "new", "cur"):
-            (self.path / sub).mkdir(parents=True, exist_ok=True)
-        self._box = mailbox.Maildir(self.path, create=True)
+        try:
+            self._open()
+        except SenderDown as exc:
+            # Said by each send (and recorded on its message); the pass goes on.
+            log.debug("%s", exc)
+
+    def _open(self) -> mailbox.Maildir:
+        try:
+            for sub in ("tmp", "new", "cur"):
+                (self.path / sub).mkdir(parents=True, exist_ok=True)
+            self._box = mailbox.Maildir(self.path, create=True)
+        except OSError as exc:
+            raise self._down(exc) from exc
+        return self._box
+
+    def _down(self, exc: OSError) -> SenderDown:
+        detail = exc.strerror or str(exc)
+        if exc.filename:
+            detail = f"{detail}: {exc.filename}"
+        return SenderDown(
+            f"Maildir {self.path} is not writable ({detail}): make the folder writable, "
+            "or point [mail] maildir (GNLC_MAIL__MAILDIR) at one that is",
+            counts_attempt=False,
+        )
 
     async def send(self, message: EmailMessage, recipient: str) -> None:
-        if self._box is None:
-            await self.open()
-        assert self._box is not None
+        box = self._box if self._box is not None else self._open()
         own = mailbox.MaildirMessage(message)  # a copy: the caller's message stays as it was
         own["Delivered-To"] = recipient
         try:
             # In this thread: Maildir names its files with a per-process counter.
-            self._box.add(own)
+            box.add(own)
         except OSError as exc:
-            raise TransientSendError(f"cannot write to Maildir {self.path}: {exc}") from exc
+            # The folder may have gone since it was opened: open it again next time.
+            self._box = None
+            raise self._down(exc) from exc
 
 
 class MemorySender(_Lifecycle):

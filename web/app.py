@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,21 +16,36 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from config import Settings
+from config.paths import uploads_folder
 from web import api
+from web.health import Monitoring
 from web.pages import admin, applications, auth, home, members
-from web.portal import Clock, Portal, read_only_factory, real_clock, uploads_folder
+from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
 from web.security import SessionSigner
+from web.sessions import cookie_max_age, resolve_secret_key
 from web.templating import environment, render, said
 from web.viewer import SignInRequired, session_middleware
 from workflow.db import make_engine, session_factory
 from workflow.errors import WorkflowError
 
 STATIC = Path(__file__).with_name("static")
+STATIC_PATH = "/static/"
 log = logging.getLogger(__name__)
 
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+def _retry_after(request: Request, exc: WorkflowError) -> dict[str, str]:
+    """``Retry-After`` for a throttled sign-in (until its lock ends) or a busy database."""
+    until = getattr(exc, "until", None)
+    if isinstance(until, datetime):
+        wait = (until - portal_of(request).now()).total_seconds()
+        return {"Retry-After": str(max(1, math.ceil(wait)))}
+    if exc.status == 503:
+        return {"Retry-After": "1"}
+    return {}
 
 
 def create_app(
@@ -37,7 +54,11 @@ def create_app(
     *,
     clock: Clock | None = None,
 ) -> FastAPI:
-    """The portal for ``settings``. ``clock`` replaces the real clock (tests only)."""
+    """The portal for ``settings``. ``clock`` replaces the real clock (tests only).
+
+    Raises ``web.sessions.SecretKeyError`` (one line) when the secret key will not do.
+    """
+    secret_key = resolve_secret_key(settings)
     if factory is None:
         factory = session_factory(make_engine(settings.database.url))
     app = FastAPI(
@@ -56,13 +77,15 @@ def create_app(
         settings=settings,
         factory=factory,
         clock=clock or real_clock,
-        signer=SessionSigner(settings.web.secret_key.get_secret_value()),
+        signer=SessionSigner(secret_key, max_age=cookie_max_age(settings)),
         templates=environment(),
         uploads=uploads_folder(settings),
         secure_cookies=settings.web.public_url.startswith("https://"),
         reader=read_only_factory(factory),
     )
     app.middleware("http")(session_middleware)
+
+    hsts = app.state.portal.secure_cookies  # the public URL is https
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -75,13 +98,27 @@ def create_app(
             "default-src 'self'; img-src 'self' data:; style-src 'self'; "
             "frame-ancestors 'none'; form-action 'self'",
         )
+        if not request.url.path.startswith(STATIC_PATH):
+            # Every page carries the session's CSRF token and, signed in, the user's data;
+            # every API answer is a user's data: no browser or proxy may keep a copy.
+            # The stylesheet and scripts under /static keep their caching.
+            response.headers.setdefault("Cache-Control", "no-store")
+        if hsts:
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         return response
 
     @app.exception_handler(WorkflowError)
     def refused(request: Request, exc: WorkflowError) -> Response:
+        headers = _retry_after(request, exc)
         if _wants_json(request):
-            return JSONResponse({"code": exc.code, "message": str(exc)}, status_code=exc.status)
-        return render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
+            return JSONResponse(
+                {"code": exc.code, "message": str(exc)}, status_code=exc.status, headers=headers
+            )
+        page = render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
+        page.headers.update(headers)
+        return page
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> Response:
@@ -107,4 +144,6 @@ def create_app(
     for router in (auth.router, home.router, applications.router, members.router, admin.router):
         app.include_router(router)
     app.include_router(api.router)
+    # Outermost: times every request; answers /healthz, /readyz, /metrics (web.health).
+    app.add_middleware(Monitoring)
     return app

@@ -13,13 +13,17 @@ from functools import cached_property
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from alembic.util.exc import CommandError as AlembicCommandError
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, SettingsError, load_settings
 from workflow.db import ensure_schema, make_engine, retried, session_factory
 from workflow.errors import Busy, WorkflowError
+from workflow.faults import database_problem
 
 console = Console()
 err_console = Console(stderr=True)
@@ -65,14 +69,16 @@ class CliState:
         try:
             return load_settings()
         except SettingsError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            message = escape(str(exc))
+            err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
 
     @cached_property
     def engine(self) -> Engine:
         url = self.settings.database.url
-        ensure_schema(url)
-        return make_engine(url)
+        with database_faults(url):
+            ensure_schema(url)
+            return make_engine(url)
 
     @cached_property
     def factory(self) -> sessionmaker[Session]:
@@ -107,7 +113,8 @@ def reset_state(**values: Any) -> CliState:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    # Escaped: messages name settings such as "[database] url", which are not markup.
+    err_console.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -142,8 +149,41 @@ def _busy_is_one_line(work: F) -> F:
     @functools.wraps(work)
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
-            return work(*args, **kwargs)
+            return operator_faults(work)(*args, **kwargs)
         except Busy as exc:
             fail(str(exc))
+
+    return run  # type: ignore[return-value]
+
+
+@contextmanager
+def database_faults(url: str) -> Iterator[None]:
+    """A database fault an operator can fix (bad URL, missing database, server down,
+    read-only SQLite file or folder) becomes one line and exit code 1, not a traceback."""
+    try:
+        yield
+    except (SQLAlchemyError, OSError, ImportError, AlembicCommandError) as exc:
+        problem = database_problem(exc, url)
+        if problem is None:
+            raise
+        fail(problem)
+
+
+def operator_faults(work: F) -> F:
+    """``work`` (a command) with :func:`database_faults` around it, for faults that show
+    only once the command writes (a read-only SQLite file opens, then refuses writes)."""
+
+    @functools.wraps(work)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return work(*args, **kwargs)
+        except (SQLAlchemyError, OSError, ImportError, AlembicCommandError) as exc:
+            state = cli_state()
+            # Settings that were never loaded cannot have led to a database fault.
+            loaded = "settings" in state.__dict__ or state._settings is not None
+            problem = database_problem(exc, state.settings.database.url) if loaded else None
+            if problem is None:
+                raise
+            fail(problem)
 
     return run  # type: ignore[return-value]

@@ -16,6 +16,7 @@ from workflow.cli.context import (
     cli_state,
     console,
     emit_json,
+    fail,
 )
 from workflow.cli.output import table
 from workflow.db import transaction
@@ -146,3 +147,7 @@ def dispatch(now: NowOption = None, as_json: JsonOption = False) -> None:
             f"{result.sent} sent, {result.retried} to retry later, {result.dead} dead "
             f"(via {state.settings.mail.sender})."
         )
+    if result.problem:
+        # The sender is down (SMTP unreachable, Maildir not writable): the mail waits in
+        # the outbox, and a script calling this learns it from the exit code.
+        fail(f"the sender is not working: {result.problem}")

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from workflow.cli.context import JsonOption, NowOption, cli_state, console, emit_json
+from workflow.cli.context import (
+    JsonOption,
+    NowOption,
+    cli_state,
+    console,
+    emit_json,
+    operator_faults,
+)
 from workflow.cli.output import table
-from workflow.scheduler import run_once, run_until_stopped
+from workflow.scheduler import beat, run_once, run_until_stopped, sweep_detail
 from workflow.sweep import SweepReport, sweep
 
 app = typer.Typer(help="The scheduler's sweep and the scheduler process.")
@@ -47,7 +55,16 @@ def _show(report: SweepReport, as_json: bool) -> None:
         console.print(f"[red]error:[/red] {error}", highlight=False, soft_wrap=True)
 
 
+def _log_to_stderr(level: int) -> None:
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
 @app.command("sweep")
+@operator_faults
 def sweep_command(
     now: NowOption = None,
     dry_run: Annotated[
@@ -60,13 +77,17 @@ def sweep_command(
 ) -> None:
     """Run the sweep once (windows, expiry, report deadlines, reminders) at --now."""
     state = cli_state()
+    started = time.monotonic()
     report = sweep(state.factory, state.settings, now=state.now(now), dry_run=dry_run)
+    if not dry_run:
+        beat(state.factory, "sweep", time.monotonic() - started, sweep_detail(report))
     _show(report, state.wants_json(as_json))
     if report.errors:
         raise typer.Exit(1)
 
 
 @app.command("scheduler")
+@operator_faults
 def scheduler_command(
     once: Annotated[
         bool, typer.Option("--once", help="One sweep and one dispatch pass, then exit.")
@@ -78,20 +99,19 @@ def scheduler_command(
     state = cli_state()
     override = now or state.now_override
     if once:
+        # Warnings and errors only: a sender that is down is said in one line.
+        _log_to_stderr(logging.WARNING)
         report, result = run_once(state.factory, state.settings, now=state.now(override))
         _show(report, state.wants_json(as_json))
         if result is not None and not state.wants_json(as_json):
             console.print(
-                f"Dispatched: {result.sent} sent, {result.retried} to retry, {result.dead} dead."
+                f"Dispatched: {result.sent} sent, {result.retried} to retry, {result.dead} dead"
+                + (f", {result.waiting} waiting." if result.waiting else ".")
             )
-        if report.errors:
+        if report.errors or (result is not None and result.problem):
             raise typer.Exit(1)
         return
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _log_to_stderr(logging.INFO)
     run_until_stopped(
         state.settings, state.factory, now_override=state.now(override) if override else None
     )

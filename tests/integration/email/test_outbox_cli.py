@@ -110,3 +110,22 @@ def test_discard_then_retry(
     assert json.loads(run(cli, "discard", str(rows[0].id), "--json"))["status"] == "discarded"
     assert dispatch(factory, settings, now=NOW, worker="t").total == 0
     assert json.loads(run(cli, "retry", str(rows[0].id), "--json"))["status"] == "pending"
+
+
+def test_dispatch_exits_non_zero_while_the_sender_is_down(
+    factory: sessionmaker[Session], settings: Settings, tmp_path: Path
+) -> None:
+    """A script calling ``gnlc outbox dispatch`` learns from the exit code that mail is
+    waiting. (The Maildir's parent is a regular file: unwritable even for root.)"""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    broken = settings.with_overrides(mail={"maildir": str(blocker / "mail")})
+    enqueue_many(factory, broken, 2, NOW)
+    reset_state(_settings=broken)
+    result = CliRunner().invoke(app, ["dispatch", "--now", "2027-04-01T12:00"])
+    cli_state().close()
+    assert result.exit_code == 1, result.output
+    assert "0 sent" in result.output
+    assert "sender is not working" in result.output and "not writable" in result.output
+    assert "Traceback" not in result.output
+    assert {r.status for r in outbox(factory)} == {Status.PENDING}
