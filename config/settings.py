@@ -129,7 +129,8 @@ class WebSettings(_Section):
 
 
 class SessionSettings(_Section):
-    """How long a sign-in lasts: idle (no request) and absolute, browser and API alike."""
+    """How long a sign-in lasts: a browser session idle (no request) and absolute; an API
+    token ``api_token_days``, both idle and absolute."""
 
     idle_minutes: int = Field(ge=1, le=100_000)
     absolute_hours: int = Field(ge=1, le=100_000)

@@ -6,7 +6,18 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli import applications, calls, directory, members, outbox, serve, sweep
+from workflow.cli import (
+    applications,
+    backup,
+    calls,
+    directory,
+    doctor,
+    members,
+    outbox,
+    secret,
+    serve,
+    sweep,
+)
 from workflow.cli.context import JsonOption, cli_state, console, reset_state, retrying
 from workflow.db import is_current, upgrade
 from workflow.machines import WORKFLOWS
@@ -86,3 +97,6 @@ app.add_typer(outbox.app, name="outbox")
 retrying(app)
 for group in (sweep.app, serve.app):  # top-level commands: gnlc sweep, scheduler, serve
     app.registered_commands.extend(group.registered_commands)
+app.registered_commands.extend(secret.app.registered_commands)  # gnlc secret
+app.registered_commands.extend(doctor.app.registered_commands)  # gnlc doctor
+app.registered_commands.extend(backup.app.registered_commands)  # gnlc backup, restore
