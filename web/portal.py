@@ -24,11 +24,6 @@ def real_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def uploads_folder(settings: Settings) -> Path:
-    """Uploaded files live beside the Maildir: ``var/mail`` -> ``var/uploads``."""
-    return Path(settings.mail.maildir).resolve().parent / "uploads"
-
-
 def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     """Sessions on the same pool whose transactions only read.
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from config.paths import uploads_folder
 from tests.e2e.clients import ACCOUNTS, Visitor, visitor
 from tests.e2e.live import Live, live_portal
-from web.portal import uploads_folder
 from web.uploads import store_signed_form
 from workflow.db import transaction, upgrade
 from workflow.models import City, Membership, Report, User
