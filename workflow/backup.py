@@ -22,7 +22,7 @@ restores the database, the uploads and the demo key file, after checking the man
 and every checksum, and tells whether the secret key in use is the one of backup time
 (when it is not, everyone signs in again).
 
-Nothing here imports Typer: ``workflow.cli.backup`` is the command line over it.
+Nothing here imports Typer: ``cli.backup`` is the command line over it.
 """
 
 from __future__ import annotations

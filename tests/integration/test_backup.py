@@ -20,10 +20,10 @@ import pytest
 from sqlalchemy import MetaData, create_engine, select, text
 from typer.testing import CliRunner
 
+from cli.main import app
 from config.paths import uploads_folder
 from tests.conftest import ADMIN, PG_ADMIN_URL, World, utc
 from web.uploads import store_signed_form
-from workflow.cli.main import app
 from workflow.db import transaction
 from workflow.services import applications as apps
 from workflow.services import directory

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from workflow.cli.main import app
+from cli.main import app
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 FORM = [

@@ -26,12 +26,12 @@ from sqlalchemy import create_engine, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from cli.main import app
 from config import Settings
 from notifications.dispatcher import dispatch
 from notifications.outbox import Status
 from tests.conftest import PG_ADMIN_URL, utc
 from tests.integration.email.conftest import RecordingHandler, enqueue_many, free_port
-from workflow.cli.main import app
 from workflow.db import session_factory, transaction, upgrade
 from workflow.models import Heartbeat, OutboxMessage
 from workflow.scheduler import Clock, heartbeat_limit, run_once, sweep_job

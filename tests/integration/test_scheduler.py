@@ -20,8 +20,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from cli.main import app
 from tests.conftest import ADMIN, INSTITUTE, World, utc
-from workflow.cli.main import app
 from workflow.db import transaction
 from workflow.models import AuditEvent, Call, City, OutboxMessage, Report
 from workflow.scheduler import build_scheduler

@@ -18,6 +18,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from cli.main import app as gnlc
 from config import load_settings
 from config.paths import demo_key_file
 from tests.conftest import ADMIN
@@ -26,7 +27,6 @@ from tests.e2e.live import Live, live_portal
 from web import sessions
 from web.app import create_app
 from web.demo import PASSWORD
-from workflow.cli.main import app as gnlc
 from workflow.db import transaction
 from workflow.models import OutboxMessage, User, UserSession
 from workflow.services import directory

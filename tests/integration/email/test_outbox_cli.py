@@ -12,13 +12,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
+from cli.context import cli_state, reset_state
+from cli.outbox import app
 from config import Settings
 from notifications.dispatcher import DispatchResult, dispatch
 from notifications.outbox import Status
 from tests.conftest import utc
 from tests.integration.email.conftest import SmtpServer, enqueue_many, outbox
-from workflow.cli.context import cli_state, reset_state
-from workflow.cli.outbox import app
 from workflow.db import transaction
 from workflow.models import OutboxMessage
 

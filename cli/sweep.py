@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from workflow.cli.context import (
+from cli.context import (
     JsonOption,
     NowOption,
     cli_state,
@@ -18,7 +18,7 @@ from workflow.cli.context import (
     emit_json,
     operator_faults,
 )
-from workflow.cli.output import table
+from cli.output import table
 from workflow.scheduler import beat, run_once, run_until_stopped, sweep_detail
 from workflow.sweep import SweepReport, sweep
 

@@ -8,9 +8,8 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
-from workflow.calendar import local_date
-from workflow.cli.context import JsonOption, NowOption, clear_errors, cli_state, console
-from workflow.cli.output import (
+from cli.context import JsonOption, NowOption, clear_errors, cli_state, console
+from cli.output import (
     AsOption,
     event_dict,
     history_table,
@@ -20,6 +19,7 @@ from workflow.cli.output import (
     show,
     table,
 )
+from workflow.calendar import local_date
 from workflow.db import transaction
 from workflow.errors import NotFound
 from workflow.machines import REPORT

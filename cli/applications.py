@@ -6,8 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from workflow.cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
-from workflow.cli.output import (
+from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
+from cli.output import (
     AsOption,
     application_dict,
     event_dict,

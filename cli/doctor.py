@@ -27,10 +27,10 @@ from sqlalchemy import Engine, create_engine, func, inspect, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from cli.context import JsonOption, cli_state, console, emit_json
 from config import Settings, SettingsError, load_settings
 from notifications.outbox import Status
 from notifications.senders import SenderDown, SmtpSender
-from workflow.cli.context import JsonOption, cli_state, console, emit_json
 from workflow.db import alembic_config
 from workflow.faults import DATABASE_SETTING, database_problem, safe_url, sqlite_path
 from workflow.models import OutboxMessage

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli import (
+from cli import (
     applications,
     backup,
     calls,
@@ -18,7 +18,7 @@ from workflow.cli import (
     serve,
     sweep,
 )
-from workflow.cli.context import JsonOption, cli_state, console, reset_state, retrying
+from cli.context import JsonOption, cli_state, console, reset_state, retrying
 from workflow.db import is_current, upgrade
 from workflow.machines import WORKFLOWS
 

@@ -7,9 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from notifications import dispatcher
-from notifications.outbox import Status
-from workflow.cli.context import (
+from cli.context import (
     JsonOption,
     NowOption,
     clear_errors,
@@ -18,7 +16,9 @@ from workflow.cli.context import (
     emit_json,
     fail,
 )
-from workflow.cli.output import table
+from cli.output import table
+from notifications import dispatcher
+from notifications.outbox import Status
 from workflow.db import transaction
 from workflow.models import OutboxMessage
 

@@ -9,8 +9,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
-from workflow.cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
-from workflow.cli.output import AsOption, resolve_actor, show, table
+from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
+from cli.output import AsOption, resolve_actor, show, table
 from workflow.db import transaction
 from workflow.models import City, Country, User
 from workflow.services import directory

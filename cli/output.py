@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from cli.context import console, emit_json, fail
 from workflow.actors import SYSTEM, Actor
-from workflow.cli.context import console, emit_json, fail
 from workflow.errors import NotFound
 from workflow.models import Application, AuditEvent, Call, Country, Membership, Report
 from workflow.services import directory

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
-from workflow.cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
-from workflow.cli.output import AsOption, call_dict, resolve_actor, show, table
+from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
+from cli.output import AsOption, call_dict, resolve_actor, show, table
 from workflow.db import transaction
 from workflow.models import Call
 from workflow.services import calls as call_service

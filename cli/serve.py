@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workflow.cli.context import cli_state, console, fail
+from cli.context import cli_state, console, fail
 
 app = typer.Typer(no_args_is_help=False)
 log = logging.getLogger(__name__)

@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from cli.context import JsonOption, cli_state, console, emit_json, err_console, fail
 from workflow import backup as archive
-from workflow.cli.context import JsonOption, cli_state, console, emit_json, err_console, fail
 
 app = typer.Typer(help="Back up and restore the database, the uploads and the configuration.")
 
