@@ -34,6 +34,7 @@ and ::1). ``X-Forwarded-For`` is never read here, because anyone can send it.
 
 from __future__ import annotations
 
+import os
 import random
 import secrets
 import threading
@@ -108,6 +109,11 @@ class _Account:
     language: str
     active: bool
 
+
+#: Password checks running at once in this process. Argon2 takes a core for a good part
+#: of a second: a storm of sign-ins then queues here instead of taking every core from
+#: the people working (a city saving its draft waits for a core, not for 16 hashes).
+_checking = threading.BoundedSemaphore(max(1, (os.cpu_count() or 2) // 2))
 
 _dummy_lock = threading.Lock()
 _dummy: list[str] = []
@@ -360,7 +366,8 @@ def attempt(
             account = _account(session, email)
         usable = account.active and bool(account.password_hash)
         stored = account.password_hash if usable and account.password_hash else dummy_hash()
-        ok = verify(stored, password) and usable
+        with _checking:
+            ok = verify(stored, password) and usable
     except BaseException:
         with units.unit() as session:
             record(session, settings, email, client, None, now)

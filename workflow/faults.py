@@ -21,7 +21,7 @@ def safe_url(url: str) -> str:
     """``url`` with its password hidden (or the text itself when it is not a URL)."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return url
 
 
@@ -29,7 +29,7 @@ def sqlite_path(url: str) -> Path | None:
     """The file of a SQLite URL, or ``None`` (another database, or in memory)."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return None
     if parsed.get_backend_name() != "sqlite" or not parsed.database:
         return None
@@ -115,6 +115,14 @@ def _sqlite(url: str, text: str) -> str:
     return f"the SQLite database {shown} failed: {_first_line(text)}; check {DATABASE_SETTING}"
 
 
+def _parses(url: str) -> bool:
+    try:
+        make_url(url)
+    except (ArgumentError, ValueError):
+        return False
+    return True
+
+
 def database_problem(exc: BaseException, url: str) -> str | None:
     """One line for a database fault an operator can fix; ``None`` for anything else."""
     if isinstance(exc, NoSuchModuleError):
@@ -123,7 +131,7 @@ def database_problem(exc: BaseException, url: str) -> str | None:
             f"{DATABASE_SETTING} names '{kind}', which is not a database gnlc can use: write "
             "sqlite:///var/gnlc.db or postgresql+psycopg://user@host/gnlc"
         )
-    if isinstance(exc, ArgumentError):
+    if isinstance(exc, ArgumentError) or (isinstance(exc, ValueError) and not _parses(url)):
         return (
             f"{DATABASE_SETTING} is not a database URL ({safe_url(url)!r}): write "
             "sqlite:///var/gnlc.db or postgresql+psycopg://user@host/gnlc"
@@ -137,7 +145,7 @@ def database_problem(exc: BaseException, url: str) -> str | None:
         text = str(exc.orig) if exc.orig is not None else str(exc)
         try:
             backend = make_url(url).get_backend_name()
-        except ArgumentError:
+        except (ArgumentError, ValueError):
             backend = ""
         return _sqlite(url, text) if backend == "sqlite" else _postgres(url, text)
     if isinstance(exc, OSError):
