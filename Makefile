@@ -4,8 +4,12 @@ PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The portal's catalogues (web/i18n.py). The .mo files are committed, so a checkout runs
+# as it is; `make run` and `make test` compile again any .po edited since.
+LOCALES := web/locale
+MO := $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test check bench bench-quick clean
+.PHONY: run test check bench bench-quick clean translations compile-translations
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Python 3.11 is needed: set PY=/path/to/python3.11"; exit 1; }
@@ -14,13 +18,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	touch $(STAMP)
 
-run: $(STAMP)
+run: $(STAMP) $(MO)
 	$(BIN)/gnlc serve
 
-test: $(STAMP)
+test: $(STAMP) $(MO)
 	$(BIN)/ruff check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
+
+# Extract the message ids from the templates and the code (babel.cfg) and bring every
+# language's catalogue up to date: new ids appear untranslated, unused ones go.
+translations: $(STAMP)
+	mkdir -p build
+	$(BIN)/pybabel -q extract -F babel.cfg -k t --no-location --sort-output \
+	    --project gnlc -o build/messages.pot .
+	$(BIN)/pybabel -q update -i build/messages.pot -d $(LOCALES) -D messages \
+	    --no-fuzzy-matching --ignore-obsolete --width 100
+	$(MAKE) compile-translations
+
+compile-translations: $(MO)
+
+$(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po | $(STAMP)
+	$(BIN)/pybabel -q compile -l $* -i $< -o $@
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -25,6 +25,8 @@ from alembic.util.exc import CommandError
 from sqlalchemy.exc import SQLAlchemyError
 
 from config import SettingsError, load_settings
+from config.clock import parse_moment
+from notifications import wiring
 from workflow.db import make_engine, session_factory, upgrade
 from workflow.faults import database_problem
 from workflow.scheduler import run_once, run_until_stopped
@@ -36,14 +38,12 @@ log = logging.getLogger("gnlc.run_scheduler")
 
 
 def parse_instant(value: str) -> datetime:
-    """An ISO date or date-time; without a zone it is UTC; a date alone is 00:00 UTC."""
+    """``--now``, parsed as ``gnlc --now`` parses it (``config.clock``): without a zone it
+    is UTC, and a date alone is 12:00 UTC that day."""
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not an ISO date or date-time like 2027-03-01T06:00:00Z"
-        ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return parse_moment(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -57,8 +57,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--now",
         type=parse_instant,
-        help="act as if it were this moment (ISO, e.g. 2027-03-01T06:00:00Z); "
-        "without --once the clock starts there and moves on",
+        help="act as if it were this moment (ISO, e.g. 2027-03-01T06:00:00Z; a date alone "
+        "is 12:00 UTC, as for gnlc --now); without --once the clock starts there and moves on",
     )
     parser.add_argument(
         "--dry-run",
@@ -73,6 +73,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
     args = parse_args(argv)
+    wiring.install()  # the sweep's events and occasions write the outbox
     logging.basicConfig(
         stream=sys.stderr,
         level=logging.INFO,

@@ -26,11 +26,11 @@ from bench.harness import Section, Table, Target, fmt, say
 from config import Settings, load_settings
 from notifications.compose import compose
 from notifications.dispatcher import dispatch
+from notifications.models import OutboxMessage
 from notifications.outbox import Owed, Status, rows_for
 from notifications.recipients import Addressing, Recipient
 from notifications.senders import SmtpSender
 from workflow.db import make_engine, session_factory, transaction
-from workflow.models import OutboxMessage
 
 DELAY = 0.02
 NOW = datetime(2027, 4, 10, 12, 0, tzinfo=UTC)

@@ -17,11 +17,12 @@ from sqlalchemy import Engine, func, select
 
 from bench.world import IN_WINDOW
 from config import Settings, load_settings
-from notifications import recipients
-from notifications.outbox import Owed, rows_for
+from notifications import wiring
+from notifications.models import OutboxMessage
+from notifications.outbox import rows_for
 from workflow.actors import Actor
-from workflow.models import Application, AuditEvent, Membership, OutboxMessage
-from workflow.services.applications import context
+from workflow.events import Event
+from workflow.models import Application, AuditEvent, Membership
 from workflow.states import Role
 
 
@@ -67,11 +68,19 @@ def outbox_rows(
     app: Application, trigger: str, settings: Settings, now: datetime, round_: str
 ) -> list[dict[str, Any]]:
     """The outbox rows our services write for ``trigger``, rendered the same way."""
-    ctx = context(app, settings)
-    owed = [
-        Owed(occasion, "application", app.id, addressing, ctx, round=round_)
-        for occasion, addressing in recipients.for_application(trigger, app.city, settings)
-    ]
+    event = Event(
+        workflow="application",
+        subject_type="application",
+        subject_id=app.id,
+        trigger=trigger,
+        source=None,
+        dest=None,
+        actor=INSTITUTE,
+        comment="",
+        at=now,
+        round=round_,
+    )
+    owed = wiring.owed(app, wiring.of_city(app.city), settings, event)
     return [row for o in owed for row in rows_for(o, now, settings.mail.from_address)]
 
 

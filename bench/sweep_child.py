@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import load_settings
+from notifications import reminders as mail_reminders
+from notifications.models import OutboxMessage
 from notifications.outbox import Owed, insert_rows, rows_for
 from workflow import reminders
 from workflow.db import make_engine, session_factory, transaction
-from workflow.models import OutboxMessage
 
 FACTORY: sessionmaker[Session] | None = None
 SETTINGS = load_settings({})
@@ -48,7 +49,7 @@ def enqueued(factory: sessionmaker[Session]) -> int:
 def owed_reminders(session: Session) -> list[Owed]:
     """The reminders due at NOW, found the way the sweep finds them."""
     days = reminders.LocalDays(NOW, [])
-    return reminders.report_reminders(session, SETTINGS, days)
+    return list(mail_reminders.iter_report_reminders(session, SETTINGS, days))
 
 
 def remind(owed: Owed) -> None:

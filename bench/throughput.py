@@ -23,7 +23,7 @@ from bench.world import Applicants, load_applicants
 from notifications import outbox
 from workflow.db import make_engine, session_factory, transaction
 from workflow.services import applications as apps
-from workflow.services import memberships
+from workflow.services import decisions, effects, memberships, submissions
 
 
 class Walker(Protocol):
@@ -45,11 +45,13 @@ class Ours:
                 who = actor(step, city_id, country)
                 with transaction(self.factory) as session:
                     if step.trigger == "submit":
-                        apps.submit(session, self.settings, who, app_id, now=step.at)
+                        submissions.submit(session, self.settings, who, app_id, now=step.at)
                     elif step.trigger == "endorse":
-                        apps.endorse(session, self.settings, who, app_id, now=step.at)
+                        submissions.endorse(session, self.settings, who, app_id, now=step.at)
                     else:
-                        apps.decide(session, self.settings, who, app_id, step.trigger, now=step.at)
+                        decisions.decide(
+                            session, self.settings, who, app_id, step.trigger, now=step.at
+                        )
 
     def close(self) -> None:
         self.engine.dispose()
@@ -140,11 +142,11 @@ def where_ours_goes(scratch: Scratch, count: int) -> tuple[float, dict[str, floa
     engine.dispose()
     ours = Ours(url, applicants)
     targets: list[tuple[Any, str, str]] = [
-        (apps, "_load", "load the application (SELECT ... FOR UPDATE, joined call, city, country)"),
-        (apps, "fire", "state change + audit event (ORM flush: UPDATE, INSERT)"),
+        (apps, "load", "load the application (SELECT ... FOR UPDATE, joined call, city, country)"),
+        (effects, "fire", "state change + audit event (ORM flush: UPDATE, INSERT)"),
         (outbox, "rows_for", "render the messages (Jinja text + HTML layout)"),
         (outbox, "insert_rows", "insert the outbox rows"),
-        (apps, "_claim_quota", "quota check on endorse (country row, COUNT)"),
+        (submissions, "_claim_quota", "quota check on endorse (country row, COUNT)"),
         (memberships, "admit", "membership on admit (SELECT, INSERT, audit, reports)"),
         (sa_default.DefaultDialect, "do_commit", "COMMIT (fsync on SQLite)"),
     ]

@@ -13,9 +13,10 @@ from transitions import Machine
 
 from bench.route import ROUTE, Step, actor, bench_settings, outbox_rows
 from bench.world import Applicants
+from notifications.models import OutboxMessage
 from workflow.db import make_engine, session_factory
 from workflow.machines import APPLICATION
-from workflow.models import Application, AuditEvent, Membership, OutboxMessage
+from workflow.models import Application, AuditEvent, Membership
 from workflow.states import ApplicationState
 
 

@@ -15,7 +15,15 @@ from typing import Any
 
 from sqlalchemy import Engine, func, insert, select
 
-from workflow.models import Application, Call, City, Country, Membership, Report
+from workflow.models import (
+    Application,
+    Call,
+    City,
+    Country,
+    Membership,
+    Report,
+    UploadedFile,
+)
 from workflow.services.applications import CHALLENGES
 
 LANGUAGES = ("en", "fr", "lv", "ru")
@@ -143,6 +151,7 @@ def load_applicants(engine: Engine, count: int, per_country: int = 3) -> Applica
                 "implementation_plan": PLAN,
                 "challenges": dict.fromkeys(CHALLENGES, 3),
                 "signed_by": "The Mayor",
+                "signed_form": f"bench-{city_id}.pdf",
                 "endorsement": "",
                 "created_at": created,
                 "updated_at": created,
@@ -156,6 +165,20 @@ def load_applicants(engine: Engine, count: int, per_country: int = 3) -> Applica
                 Application.id
             )
         ).all()
+        stored = set(conn.execute(select(UploadedFile.stored_name)).scalars())
+    # the signed form on file (a submission needs it; the bench stores no bytes)
+    files = {
+        f"bench-{c}.pdf": {
+            "application_id": a,
+            "filename": "signed-form.pdf",
+            "stored_name": f"bench-{c}.pdf",
+            "size": 1,
+            "sha256": "0" * 64,
+            "uploaded_at": created,
+        }
+        for a, c, _ in found
+    }
+    _insert(engine, UploadedFile.__table__, [f for n, f in files.items() if n not in stored])
     return Applicants(call_id, [(a, c, k) for a, c, k in found])
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -16,9 +17,13 @@ from cli.output import (
     show,
     table,
 )
+from config.paths import uploads_folder
+from workflow import views
 from workflow.db import transaction
 from workflow.machines import APPLICATION
 from workflow.services import applications as apps
+from workflow.services import decisions, submissions
+from workflow.uploads import store_signed_form
 
 app = typer.Typer(
     help="Applications: draft, submit, endorse, decide, list, show.", no_args_is_help=True
@@ -122,6 +127,50 @@ def edit(
         _print(row, state.wants_json(as_json))
 
 
+@app.command("attach")
+def attach(
+    application_id: int,
+    file: Annotated[Path, typer.Argument(help="The form signed by the mayor, as PDF.")],
+    who: AsOption,
+    now: NowOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attach the form signed by the mayor (PDF) to a draft or returned application:
+    it must be on file before either submission."""
+    state = cli_state()
+    limit = state.settings.web.upload_max_bytes
+    try:
+        with file.open("rb") as handle:
+            data = handle.read(limit + 1)  # one byte past the limit: enough to refuse
+    except OSError as exc:
+        fail(f"Cannot read {file}: {exc.strerror or exc}. Give the path of the signed PDF.")
+    with clear_errors(), transaction(state.factory) as session:
+        record = store_signed_form(
+            session,
+            state.settings,
+            resolve_actor(session, who),
+            application_id,
+            filename=file.name,
+            data=data,
+            folder=uploads_folder(state.settings),
+            now=state.now(now),
+        )
+        shown = {
+            "application_id": application_id,
+            "filename": record.filename,
+            "size": record.size,
+            "sha256": record.sha256,
+        }
+        show(
+            shown,
+            state.wants_json(as_json),
+            lambda: console.print(
+                f"Application {application_id}: the signed form {record.filename} "
+                f"({record.size:,} bytes) is on file."
+            ),
+        )
+
+
 @app.command("submit")
 def submit(
     application_id: int,
@@ -133,7 +182,7 @@ def submit(
     """Send the application to the National Commission (copy to the network)."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        row = apps.submit(
+        row = submissions.submit(
             session,
             state.settings,
             resolve_actor(session, who),
@@ -158,7 +207,7 @@ def submit_direct(
     """Send the application, already endorsed, directly to the Institute."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        row = apps.submit_direct(
+        row = submissions.submit_direct(
             session,
             state.settings,
             resolve_actor(session, who),
@@ -182,7 +231,7 @@ def endorse(
     """The Commission endorses and forwards to the Institute (copy to the city)."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        row = apps.endorse(
+        row = submissions.endorse(
             session,
             state.settings,
             resolve_actor(session, who),
@@ -205,7 +254,7 @@ def _decision(trigger: str, doc: str) -> None:
     ) -> None:
         state = cli_state()
         with clear_errors(), transaction(state.factory) as session:
-            row = apps.decide(
+            row = decisions.decide(
                 session,
                 state.settings,
                 resolve_actor(session, who),
@@ -221,9 +270,9 @@ def _decision(trigger: str, doc: str) -> None:
     app.command(trigger.replace("_", "-"))(command)
 
 
-for _step in APPLICATION.steps:
-    if _step.trigger not in ("submit", "submit_direct", "endorse"):
-        _decision(_step.trigger, _step.label + ".")
+for _trigger in APPLICATION.triggers:  # one command a trigger, even with several rows
+    if _trigger not in ("submit", "submit_direct", "endorse"):
+        _decision(_trigger, APPLICATION.label(_trigger) + ".")
 
 
 @app.command("list")
@@ -232,14 +281,28 @@ def list_(
     state_filter: Annotated[str | None, typer.Option("--state")] = None,
     call: Annotated[str | None, typer.Option(help="Call name, e.g. 2027.")] = None,
     country: Annotated[str | None, typer.Option(help="Country code, e.g. LV.")] = None,
+    order: Annotated[
+        str,
+        typer.Option(
+            help="newest first, or waiting: what waits for you first (the portal's order)."
+        ),
+    ] = views.NEWEST,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 500,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Applications the actor may see, newest first."""
+    """Applications the actor may see, newest first (or --order waiting)."""
     state = cli_state()
+    where = views.ApplicationFilter(state=state_filter, call=call, country=country)
     with clear_errors(), transaction(state.factory) as session:
-        rows = apps.list_applications(
-            session, resolve_actor(session, who), state=state_filter, call=call, country=country
+        rows = views.list_applications(
+            session,
+            resolve_actor(session, who),
+            where,
+            order=order,
+            limit=limit,
+            offset=offset,
         )
         show(
             [application_dict(r) for r in rows],

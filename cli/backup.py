@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cli.context import JsonOption, cli_state, console, emit_json, err_console, fail
+from cli.output import count
 from workflow import backup as archive
 
 app = typer.Typer(help="Back up and restore the database, the uploads and the configuration.")
@@ -55,7 +56,7 @@ def backup(
             soft_wrap=True,
         )
         console.print(
-            f"  uploads: {uploads['files']} file(s), {uploads['bytes']:,} bytes, "
+            f"  uploads: {count(uploads['files'], 'file', 'files')}, {uploads['bytes']:,} bytes, "
             f"from {uploads['folder']}",
             highlight=False,
             soft_wrap=True,
@@ -109,7 +110,7 @@ def restore(
             soft_wrap=True,
         )
         console.print(
-            f"  uploads: {result.uploads} file(s), {result.uploads_bytes:,} bytes, "
+            f"  uploads: {count(result.uploads, 'file', 'files')}, {result.uploads_bytes:,} bytes, "
             f"in {result.uploads_folder}",
             highlight=False,
             soft_wrap=True,

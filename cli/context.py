@@ -8,8 +8,10 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from functools import cached_property
+from inspect import Parameter, signature
+from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
@@ -17,10 +19,13 @@ from alembic.util.exc import CommandError as AlembicCommandError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
+from typer.core import TyperArgument, TyperCommand, TyperGroup
 
 from config import Settings, SettingsError, load_settings
+from config.clock import parse_moment
 from workflow.db import ensure_schema, make_engine, retried, session_factory
 from workflow.errors import Busy, WorkflowError
 from workflow.faults import database_problem
@@ -33,7 +38,8 @@ NowOption = Annotated[
     typer.Option(
         "--now",
         help="Act as if it were this moment: 2027-03-05, 2027-03-05T10:00 or with a zone "
-        "(+02:00). A date alone means 12:00 UTC that day. Default: the real clock.",
+        "(+02:00). A date alone means 12:00 UTC that day, as in run_scheduler.py. "
+        "Default: the real clock.",
         show_default=False,
     ),
 ]
@@ -41,17 +47,13 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def parse_now(value: str | None) -> datetime:
-    """The moment a command acts at: the override, or the real clock."""
+    """The moment a command acts at: the override (``config.clock``), or the real clock."""
     if not value:
         return datetime.now(UTC)
     try:
-        if len(value) == 10:
-            day = date.fromisoformat(value)
-            return datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        fail(f"--now: {value!r} is not a date (2027-03-05) or a date and time (2027-03-05T10:00).")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return parse_moment(value)
+    except ValueError as exc:
+        fail(f"--now: {exc}.")
 
 
 @dataclass
@@ -77,7 +79,14 @@ class CliState:
     def engine(self) -> Engine:
         url = self.settings.database.url
         with database_faults(url):
+            file = sqlite_file(url)
+            new = file is not None and not file.exists()
             ensure_schema(url)
+            if new:
+                # Never quietly: the operator learns where the data went (GNLC_HOME).
+                err_console.print(
+                    f"Created a new database: {file}", highlight=False, soft_wrap=True
+                )
             return make_engine(url)
 
     @cached_property
@@ -96,6 +105,14 @@ class CliState:
 
     def wants_json(self, flag: bool = False) -> bool:
         return flag or self.json
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (not an in-memory one), else None."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).resolve()
 
 
 _STATE = CliState()
@@ -143,6 +160,87 @@ def retrying(group: typer.Typer) -> None:
     for sub in group.registered_groups:
         if sub.typer_instance is not None:
             retrying(sub.typer_instance)
+
+
+def accept_now(group: typer.Typer) -> None:
+    """Every command of ``group`` (and its subgroups) takes ``--now``, as the README says:
+    a command that does not declare it gets it here, and it means what the global
+    ``gnlc --now`` means (the moment its services and lists act at)."""
+    for command in group.registered_commands:
+        if command.callback is not None and "now" not in signature(command.callback).parameters:
+            command.callback = _with_now(command.callback)
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            accept_now(sub.typer_instance)
+
+
+def _with_now(work: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(work)
+    def run(*args: Any, now: str | None = None, **kwargs: Any) -> Any:
+        if now:
+            cli_state().now_override = now
+        return work(*args, **kwargs)
+
+    declared = signature(work, eval_str=True)  # the annotations as objects, not strings
+    option = Parameter("now", Parameter.KEYWORD_ONLY, default=None, annotation=NowOption)
+    run.__signature__ = declared.replace(  # type: ignore[attr-defined]
+        parameters=[*declared.parameters.values(), option]
+    )
+    run.__annotations__ = {
+        **{name: p.annotation for name, p in declared.parameters.items()},
+        "now": NowOption,
+        "return": declared.return_annotation,
+    }
+    return run
+
+
+def _plain(params: list[Any]) -> list[Any]:
+    """Arguments named in capitals; on/off flags (``--json``, ``--help``) without a value."""
+    for param in params:
+        if isinstance(param, TyperArgument) and param.metavar is None and param.name:
+            param.metavar = param.name.upper()
+        elif getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    return params
+
+
+class PlainUsage(TyperCommand):
+    """Help that reads as a command line: ``gnlc app submit [OPTIONS] APPLICATION_ID``
+    (not ``{application_id}``), and an on/off flag shows no ``<bool>`` value, because it
+    takes none."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = param.metavar or (param.name or "").upper()
+                name = name if param.required else f"[{name}]"
+                pieces.append(name + ("..." if param.nargs != 1 else ""))
+            else:
+                pieces.extend(param.get_usage_pieces(ctx))
+        return pieces
+
+
+class PlainGroup(TyperGroup):
+    """A group's own flags (``gnlc --json``) without ``<bool>`` either."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+
+def plain_usage(group: typer.Typer) -> None:
+    """Every command of ``group`` (and its subgroups) prints :class:`PlainUsage` help."""
+    if not isinstance(group.info.cls, type):  # typer's default placeholder
+        group.info.cls = PlainGroup
+    for command in group.registered_commands:
+        if command.cls in (None, TyperCommand):
+            command.cls = PlainUsage
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            plain_usage(sub.typer_instance)
 
 
 def _busy_is_one_line(work: F) -> F:

@@ -10,10 +10,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from sqlalchemy import select
 
 from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
-from cli.output import AsOption, resolve_actor, show, table
+from cli.output import AsOption, count, resolve_actor, show, table
+from workflow import views
 from workflow.db import transaction
-from workflow.models import City, Country, User
+from workflow.models import Country, User
 from workflow.services import directory
+from workflow.services import imports as import_service
+from workflow.services import users as user_service
 
 imports = typer.Typer(
     help="Import countries, cities and existing members from CSV files "
@@ -23,6 +26,13 @@ imports = typer.Typer(
 countries = typer.Typer(help="Countries and their National Commissions.", no_args_is_help=True)
 cities = typer.Typer(help="Cities.", no_args_is_help=True)
 users = typer.Typer(help="People who sign in, with a role and a scope.", no_args_is_help=True)
+
+#: What an import counts, singular and plural.
+NOUNS = {
+    "countries": ("country", "countries"),
+    "cities": ("city", "cities"),
+    "members": ("member", "members"),
+}
 
 FileArg = Annotated[Path, typer.Argument(help="CSV file with a header row (UTF-8).")]
 
@@ -59,18 +69,25 @@ def _run_import(kind: str, path: Path, now: str | None, as_json: bool) -> None:
         def advance(n: int) -> None:
             progress.advance(task, n)
 
+        languages = state.settings.network.languages
         if kind == "countries":
-            result = directory.import_countries(session, actor, text, now=moment, progress=advance)
+            result = import_service.import_countries(
+                session, actor, text, now=moment, progress=advance, languages=languages
+            )
         elif kind == "cities":
-            result = directory.import_cities(session, actor, text, now=moment, progress=advance)
+            result = import_service.import_cities(
+                session, actor, text, now=moment, progress=advance, languages=languages
+            )
         else:
-            result = directory.import_members(
+            result = import_service.import_members(
                 session, state.settings, actor, text, now=moment, progress=advance
             )
     show(
         {"kind": kind, "rows": result.rows, "created": result.created},
         state.wants_json(as_json),
-        lambda: console.print(f"Imported {result.rows} {kind} ({result.created} new)."),
+        lambda: console.print(
+            f"Imported {count(result.rows, *NOUNS[kind])} ({result.created:,} new)."
+        ),
     )
 
 
@@ -128,7 +145,9 @@ def add_country(
     name: str,
     email: Annotated[str, typer.Option(help="The National Commission's address.")],
     commission: Annotated[str, typer.Option(help="The Commission's name.")] = "",
-    language: Annotated[str, typer.Option(help="en, fr, lv or ru.")] = "en",
+    language: Annotated[
+        str, typer.Option(help="One of [network] languages: en, fr, lv, ru.")
+    ] = "en",
     timezone: Annotated[str, typer.Option(help="IANA zone, e.g. Europe/Riga.")] = "UTC",
     now: NowOption = None,
 ) -> None:
@@ -145,21 +164,21 @@ def add_country(
             language=language,
             timezone=timezone,
             now=state.now(now),
+            languages=state.settings.network.languages,
         )
         console.print(f"{country.code} {country.name}: {country.commission_email}")
 
 
 @cities.command("list")
 def list_cities(
-    country: Annotated[str | None, typer.Option()] = None, as_json: JsonOption = False
+    country: Annotated[str | None, typer.Option()] = None,
+    who: AsOption = "admin",
+    as_json: JsonOption = False,
 ) -> None:
-    """Cities, optionally of one country."""
+    """Cities the actor may see, optionally of one country, by country and name."""
     state = cli_state()
-    with transaction(state.factory) as session:
-        query = select(City).order_by(City.country_code, City.name)
-        if country:
-            query = query.where(City.country_code == country.upper())
-        rows = list(session.scalars(query))
+    with clear_errors(), transaction(state.factory) as session:
+        rows = views.list_cities(session, resolve_actor(session, who), country=country)
         data = [
             {
                 "id": c.id,
@@ -198,7 +217,7 @@ def add_user(
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
         city_id = directory.find_city(session, city).id if city else None
-        user = directory.create_user(
+        user = user_service.create_user(
             session,
             resolve_actor(session, who),
             email=email,
@@ -231,7 +250,7 @@ def set_user(
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
         city_id = directory.find_city(session, city).id if city else None
-        user = directory.change_user(
+        user = user_service.change_user(
             session,
             resolve_actor(session, who),
             email,

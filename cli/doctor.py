@@ -28,12 +28,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from cli.context import JsonOption, cli_state, console, emit_json
+from cli.output import count as how_many
 from config import Settings, SettingsError, load_settings
+from notifications.models import OutboxMessage
 from notifications.outbox import Status
 from notifications.senders import SenderDown, SmtpSender
 from workflow.db import alembic_config
 from workflow.faults import DATABASE_SETTING, database_problem, safe_url, sqlite_path
-from workflow.models import OutboxMessage
 from workflow.scheduler import JOBS, heartbeat_limit, last_runs
 
 app = typer.Typer(no_args_is_help=False)
@@ -157,8 +158,8 @@ def _schema(engine: Engine, url: str) -> Check:
     return Check(
         "schema",
         False,
-        f"{len(missing)} migration(s) missing: {'; '.join(reversed(missing))}: "
-        "run `gnlc db upgrade`",
+        f"{how_many(len(missing), 'migration', 'migrations')} missing: "
+        f"{'; '.join(reversed(missing))}: run `gnlc db upgrade`",
     )
 
 
@@ -206,10 +207,12 @@ def _outbox(session: Session) -> Check:
         return Check(
             "outbox",
             False,
-            f"{dead} dead letter(s), never delivered: see `gnlc outbox list --status dead`, "
+            f"{how_many(dead, 'dead letter', 'dead letters')}, never delivered: "
+            "see `gnlc outbox list --status dead`, "
             "fix the address or the server, then `gnlc outbox retry ID` (or `discard ID`)",
         )
-    return Check("outbox", True, f"no dead letters; {waiting} message(s) waiting to be sent")
+    waits = how_many(waiting, "message", "messages")
+    return Check("outbox", True, f"no dead letters; {waits} waiting to be sent")
 
 
 def _writable(folder: Path) -> str | None:
@@ -308,6 +311,6 @@ def doctor(as_json: JsonOption = False) -> None:
             mark = "[green]ok[/green]     " if c.ok else "[red]problem[/red]"
             console.print(f"{mark} {c.name}: {escape(c.message)}", highlight=False, soft_wrap=True)
         if failed:
-            console.print(f"{len(failed)} problem(s) found.", highlight=False)
+            console.print(f"{how_many(len(failed), 'problem', 'problems')} found.", highlight=False)
     if failed:
         raise typer.Exit(1)

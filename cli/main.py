@@ -18,7 +18,17 @@ from cli import (
     serve,
     sweep,
 )
-from cli.context import JsonOption, cli_state, console, reset_state, retrying
+from cli.context import (
+    JsonOption,
+    accept_now,
+    cli_state,
+    console,
+    plain_usage,
+    reset_state,
+    retrying,
+    sqlite_file,
+)
+from notifications import wiring
 from workflow.db import is_current, upgrade
 from workflow.machines import WORKFLOWS
 
@@ -43,6 +53,7 @@ def main(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
+    wiring.install()  # every command's events write the outbox (and serve's scheduler)
     state = reset_state(now_override=now, json=as_json)
     ctx.call_on_close(state.close)
 
@@ -51,7 +62,11 @@ def main(
 def db_upgrade() -> None:
     """Create the database or bring it to the newest schema (Alembic)."""
     url = cli_state().settings.database.url
+    file = sqlite_file(url)
+    new = file is not None and not file.exists()
     upgrade(url)
+    if new:
+        console.print(f"Created a new database: {file}", highlight=False, soft_wrap=True)
     console.print(f"Database is current: {_safe(url)}")
 
 
@@ -100,3 +115,5 @@ for group in (sweep.app, serve.app):  # top-level commands: gnlc sweep, schedule
 app.registered_commands.extend(secret.app.registered_commands)  # gnlc secret
 app.registered_commands.extend(doctor.app.registered_commands)  # gnlc doctor
 app.registered_commands.extend(backup.app.registered_commands)  # gnlc backup, restore
+accept_now(app)  # last: every command takes --now, whoever registered it
+plain_usage(app)

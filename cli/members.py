@@ -19,13 +19,14 @@ from cli.output import (
     show,
     table,
 )
+from workflow import views
 from workflow.calendar import local_date
 from workflow.db import transaction
 from workflow.errors import NotFound
 from workflow.machines import REPORT
-from workflow.models import Membership, Report
+from workflow.models import Membership
 from workflow.services import directory, memberships
-from workflow.states import Role
+from workflow.services import reports as report_service
 
 members = typer.Typer(
     help="Members: list, due dates and history, remove, reinstate, withdraw.", no_args_is_help=True
@@ -41,19 +42,40 @@ VersionOption = Annotated[int | None, typer.Option("--version")]
 def list_(
     who: AsOption = "admin",
     state_filter: Annotated[str | None, typer.Option("--state")] = None,
+    limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 1000,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
+    now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Members with their reporting status, overdue first."""
+    """Members with their reporting status: inactive, then overdue, then active, by city."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        rows = memberships.list_members(session, resolve_actor(session, who), state=state_filter)
+        rows = views.member_lines(
+            session,
+            state.settings,
+            resolve_actor(session, who),
+            state.now(now),
+            state=state_filter,
+            limit=limit,
+            offset=offset,
+        )
         show(
-            [membership_dict(m) for m in rows],
+            [
+                {
+                    "id": m.id,
+                    "city": m.city,
+                    "country": m.country_code,
+                    "admitted_on": m.admitted_on,
+                    "state": m.state,
+                    "version": m.version,
+                }
+                for m in rows
+            ],
             state.wants_json(as_json),
             lambda: table(
                 "Members",
                 ["id", "city", "country", "admitted", "state"],
-                [(m.id, m.city.name, m.city.country_code, m.admitted_on, m.state) for m in rows],
+                [(m.id, m.city, m.country_code, m.admitted_on, m.state) for m in rows],
             ),
         )
 
@@ -83,7 +105,7 @@ def show_member(
         ).first()
         if membership is None:
             raise NotFound("membership of", found.name)
-        rows = memberships.reports_of(session, actor, membership.id)
+        rows = report_service.reports_of(session, actor, membership.id)
         events = memberships.membership_history(session, actor, membership.id)
         dues = memberships.due_dates(state.settings, membership, count)
         today = local_date(moment, found.country.timezone)
@@ -172,18 +194,7 @@ def list_reports(
     """Report obligations the actor may see, by due date."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        actor = resolve_actor(session, who)
-        query = select(Report).join(Membership).order_by(Report.due_on, Report.id)
-        if state_filter:
-            query = query.where(Report.state == state_filter)
-        if actor.role is Role.CITY:
-            query = query.where(Membership.city_id == actor.city_id)
-        rows = [
-            r
-            for r in session.scalars(query)
-            if actor.role is not Role.COMMISSION
-            or r.membership.city.country_code == actor.country_code
-        ]
+        rows = views.list_reports(session, resolve_actor(session, who), state=state_filter)
         show(
             [report_dict(r) for r in rows],
             state.wants_json(as_json),
@@ -211,7 +222,7 @@ def show_report(report_id: int, who: AsOption = "admin", as_json: JsonOption = F
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
         actor = resolve_actor(session, who)
-        r = memberships.get_report(session, actor, report_id)
+        r = report_service.get_report(session, actor, report_id)
         allowed = [s.trigger for s in REPORT.allowed(r.state, actor.role)]
         show(
             {**report_dict(r), "summary": r.summary, "allowed_actions": allowed},
@@ -236,7 +247,7 @@ def submit_report(
     """Submit a progress report (after the due date it is recorded as late)."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        r = memberships.submit_report(
+        r = report_service.submit_report(
             session,
             state.settings,
             resolve_actor(session, who),
@@ -262,7 +273,7 @@ def _review(trigger: str, name: str, doc: str) -> None:
     ) -> None:
         state = cli_state()
         with clear_errors(), transaction(state.factory) as session:
-            r = memberships.review_report(
+            r = report_service.review_report(
                 session,
                 state.settings,
                 resolve_actor(session, who),

@@ -17,10 +17,10 @@ from cli.context import (
     fail,
 )
 from cli.output import table
-from notifications import dispatcher
+from notifications import dispatcher, operator
+from notifications.models import OutboxMessage
 from notifications.outbox import Status
 from workflow.db import transaction
-from workflow.models import OutboxMessage
 
 app = typer.Typer(
     help="The email outbox: list, show, retry or discard messages; send what is due.",
@@ -65,7 +65,7 @@ def list_(
     """The newest messages, with their status, attempts and last error."""
     state = cli_state()
     with clear_errors(), state.factory() as session:
-        messages = dispatcher.list_messages(session, status=status, limit=limit)
+        messages = operator.list_messages(session, status=status, limit=limit)
     if state.wants_json(as_json):
         emit_json([message_dict(m) for m in messages])
         return
@@ -93,7 +93,7 @@ def show(message: IdArgument, as_json: JsonOption = False) -> None:
     """One message: its headers, status and plain-text body."""
     state = cli_state()
     with clear_errors(), state.factory() as session:
-        m = dispatcher.find_message(session, message)
+        m = operator.find_message(session, message)
     if state.wants_json(as_json):
         emit_json(message_dict(m, body=True))
         return
@@ -111,7 +111,7 @@ def retry(message: IdArgument, now: NowOption = None, as_json: JsonOption = Fals
     """Send a dead or failed message again at the next dispatch (attempts start over)."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        m = dispatcher.retry(session, message, state.now(now))
+        m = operator.retry(session, message, state.now(now))
         data = message_dict(m)
     if state.wants_json(as_json):
         emit_json(data)
@@ -124,7 +124,7 @@ def discard(message: IdArgument, as_json: JsonOption = False) -> None:
     """Give up on a dead message: it is never sent (``retry`` can still revive it)."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        data = message_dict(dispatcher.discard(session, message))
+        data = message_dict(operator.discard(session, message))
     if state.wants_json(as_json):
         emit_json(data)
     else:

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
+from babel import Locale
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -14,7 +15,7 @@ from cli.context import console, emit_json, fail
 from workflow.actors import SYSTEM, Actor
 from workflow.errors import NotFound
 from workflow.models import Application, AuditEvent, Call, Country, Membership, Report
-from workflow.services import directory
+from workflow.services import directory, users
 from workflow.states import Role
 
 AsOption = Annotated[
@@ -33,7 +34,7 @@ def resolve_actor(session: Session, who: str) -> Actor:
     kind, _, ref = who.partition(":")
     kind = kind.lower()
     if "@" in who:
-        return directory.actor_for(directory.user_by_email(session, who))
+        return users.actor_for(users.user_by_email(session, who))
     if kind == "admin" and not ref:
         return Actor(Role.ADMIN, "administrator")
     if kind == "institute" and not ref:
@@ -51,6 +52,12 @@ def resolve_actor(session: Session, who: str) -> Actor:
             Role.CITY, f"{city.name} focal point", city_id=city.id, country_code=city.country_code
         )
     fail(f"--as {who!r}: say admin, institute, system, commission:CC, city:NAME or an email.")
+
+
+def count(n: int, one: str, other: str, locale: str = "en") -> str:
+    """``1 city``, ``4 cities``: the noun in the plural form Babel's CLDR rules choose for
+    ``n`` (English has two; other languages more, when the CLI speaks them)."""
+    return f"{n:,} {one if Locale.parse(locale).plural_form(n) == 'one' else other}"
 
 
 def fmt(value: Any) -> str:

@@ -1,9 +1,13 @@
-"""Load and validate the settings once, at start-up.
+"""Load and validate the settings once, at start-up (pydantic-settings).
 
-Order of precedence (later wins): ``config/defaults.toml`` shipped with the product,
-the operator's TOML file named by ``GNLC_CONFIG``, then single values from environment
-variables ``GNLC_<SECTION>__<KEY>``. Nothing is read at import time: callers pass the
-environment mapping (``os.environ`` by default) to :func:`load_settings`.
+Order of precedence (later wins): the values that follow from the data folder
+(``GNLC_HOME``, see ``config.paths``: the SQLite file and the Maildir),
+``config/defaults.toml`` shipped with the product, the operator's TOML file named by
+``GNLC_CONFIG``, then single values from environment variables
+``GNLC_<SECTION>__<KEY>`` (a list as JSON: ``GNLC_REPORTS__REMINDER_DAYS_BEFORE="[60, 30]"``).
+Unknown keys, in a file or the environment, are refused by name. Nothing is read at
+import time: callers pass the environment mapping (``os.environ`` by default) to
+:func:`load_settings`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,16 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from config.paths import HOME_VARIABLE, data_home
 
 DEFAULTS_FILE = Path(__file__).with_name("defaults.toml")
 ENV_PREFIX = "GNLC_"
@@ -41,6 +55,22 @@ def check_timezone(value: str) -> str:
 
 class DatabaseSettings(_Section):
     url: str
+
+    @field_validator("url")
+    @classmethod
+    def _a_database_url(cls, value: str) -> str:
+        # Imported here: settings load before anything needs SQLAlchemy's engine parts.
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            make_url(value)
+        except (ArgumentError, ValueError) as exc:  # ValueError: a port that is no number
+            raise ValueError(
+                "expected a database URL such as sqlite:///var/gnlc.db or "
+                "postgresql+psycopg://user@host/gnlc"
+            ) from exc
+        return value
 
 
 class NetworkSettings(_Section):
@@ -147,9 +177,22 @@ class SignInSettings(_Section):
     client_lock_minutes: int = Field(ge=1, le=1440)
 
 
-class Settings(_Section):
-    """All settings, validated. Secrets are ``SecretStr`` and never print."""
+class Settings(BaseSettings):
+    """All settings, validated. Secrets are ``SecretStr`` and never print.
 
+    The layers, later wins: the values derived from the data home (``config.paths``),
+    ``config/defaults.toml``, the operator's file named by ``GNLC_CONFIG``, then
+    ``GNLC_<SECTION>__<KEY>`` variables; :func:`load_settings` builds them from the
+    mapping it is given.
+    """
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        case_sensitive=False,
+    )
     database: DatabaseSettings
     network: NetworkSettings
     calls: CallSettings
@@ -175,76 +218,120 @@ class Settings(_Section):
         return _validate(data)
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+class _Environment(EnvSettingsSource):
+    """``GNLC_<SECTION>__<KEY>`` from the mapping given to :func:`load_settings` (not
+    ``os.environ`` behind the caller's back). A value written as JSON (``"[60, 30]"``) is
+    decoded for any key; one that does not parse stays a string, so that validation names
+    its key instead of the whole section."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {
+            name.lower(): value
+            for name, value in self._environ.items()
+            if name != CONFIG_FILE_VARIABLE and name != HOME_VARIABLE
+        }
+
+    def decode_complex_value(self, field_name: str, field: FieldInfo | None, value: Any) -> Any:
+        return _json_or_text(value)
+
+    def __call__(self) -> dict[str, Any]:
+        data = _decode_leaves(super().__call__())
+        # A misspelt section (GNLC_CALL__QUOTA) is refused by name, as a misspelt key is.
+        prefix = ENV_PREFIX.lower()
+        for name, raw in self._load_env_vars().items():
+            section, _, key = name.removeprefix(prefix).partition("__")
+            if name.startswith(prefix) and key and section not in Settings.model_fields:
+                data.setdefault(section, {})[key] = raw
+        return data
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise SettingsError(f"{CONFIG_FILE_VARIABLE}: no such file {str(path)!r}") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SettingsError(f"{path}: not valid TOML ({exc})") from exc
-
-
-def _env_value(raw: str) -> Any:
-    # Lists and numbers may be written as JSON ("[60, 30]"); anything else stays a string
-    # and pydantic casts it strictly.
-    if raw[:1] in "[{":
+def _json_or_text(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in "[{":
         try:
-            return json.loads(raw)
+            return json.loads(value)
         except json.JSONDecodeError:
-            return raw
-    return raw
+            return value
+    return value
 
 
-def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_FILE_VARIABLE:
-            continue
-        path = name[len(ENV_PREFIX) :].lower().split("__")
-        if len(path) != 2:
-            continue
-        values.setdefault(path[0], {})[path[1]] = _env_value(raw)
-    return values
+def _decode_leaves(data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: _decode_leaves(value) if isinstance(value, dict) else _json_or_text(value)
+        for key, value in data.items()
+    }
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """One TOML file, which must exist and parse; the message names it."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path, named_by: str) -> None:
+        if not path.is_file():
+            raise SettingsError(f"{named_by}: no such file {str(path)!r}")
+        try:
+            super().__init__(settings_cls, toml_file=path)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{path}: not valid TOML ({exc})") from exc
+
+
+class _Derived(PydanticBaseSettingsSource):
+    """The lowest layer: the values that follow from the data home (see ``config.paths``),
+    used where neither file nor environment gives one."""
+
+    def __init__(self, settings_cls: type[BaseSettings], home: Path) -> None:
+        super().__init__(settings_cls)
+        self._home = home
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False  # pragma: no cover (not used: __call__ gives all)
+
+    def __call__(self) -> dict[str, Any]:
+        return {
+            "database": {"url": f"sqlite:///{self._home / 'gnlc.db'}"},
+            "mail": {"maildir": str(self._home / "mail")},
+        }
 
 
 def _validate(data: Mapping[str, Any]) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors():
-            key = ".".join(str(part) for part in error["loc"])
-            given = error.get("input")
-            message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
-                message = "unknown setting"
-            elif error["type"] == "missing":
-                message = "missing"
-            elif key.endswith(("password", "secret_key")):
-                message = f"{message} (value hidden)"
-            else:
-                message = f"{message} (got {given!r})"
-            problems.append(f"{key}: {message}")
-        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+        raise _named(exc) from None
+
+
+def _named(exc: ValidationError) -> SettingsError:
+    """One line naming each bad key and what was expected; secrets are never shown."""
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        given = error.get("input")
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown setting"
+        elif error["type"] == "missing":
+            message = "missing"
+        elif key.endswith(("password", "secret_key")):
+            message = f"{message} (value hidden)"
+        else:
+            message = f"{message} (got {given!r})"
+        problems.append(f"{key}: {message}")
+    return SettingsError("invalid settings: " + "; ".join(problems))
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read the defaults, the operator file and the environment; validate; return."""
     env = os.environ if environ is None else environ
-    data = _read_toml(DEFAULTS_FILE)
-    operator_file = env.get(CONFIG_FILE_VARIABLE)
-    if operator_file:
-        data = _merge(data, _read_toml(Path(operator_file)))
-    data = _merge(data, _from_environment(env))
-    return _validate(data)
+    home = data_home(env)
+    try:
+        layers: list[PydanticBaseSettingsSource] = [_Environment(Settings, env)]
+        operator_file = env.get(CONFIG_FILE_VARIABLE)
+        if operator_file:
+            layers.append(_TomlFile(Settings, Path(operator_file), CONFIG_FILE_VARIABLE))
+        layers.append(_TomlFile(Settings, DEFAULTS_FILE, "defaults"))
+        layers.append(_Derived(Settings, home))
+        return Settings(_build_sources=(tuple(layers), {}))
+    except ValidationError as exc:
+        raise _named(exc) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
+import notifications.models  # noqa: F401  (the outbox)
 import web.models  # noqa: F401  (the portal's tables)
 from workflow.models import Base
 

@@ -15,13 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table
+from sqlalchemy import String, Table, func, literal
+from sqlalchemy import cast as cast_sql
 from sqlalchemy.orm import Session
 
+from notifications.models import OutboxMessage
 from notifications.recipients import Addressing, Recipient
 from notifications.render import Rendered, render, resolved_language
 from workflow.db import dialect_insert
-from workflow.models import OutboxMessage
 
 
 class Status:
@@ -49,6 +50,16 @@ class Owed:
 
 def message_key(subject_type: str, subject_id: int, occasion: str, rnd: str, address: str) -> str:
     return f"{subject_type}:{subject_id}:{occasion}:{rnd}:{address.lower()}"
+
+
+def key_sql(subject_type: str, subject_id: Any, occasion: str, rnd: str, address: Any) -> Any:
+    """:func:`message_key` as an SQL expression over columns ``subject_id`` and ``address``."""
+    return (
+        literal(f"{subject_type}:", String)
+        + cast_sql(subject_id, String)
+        + literal(f":{occasion}:{rnd}:", String)
+        + func.lower(address)
+    )
 
 
 def new_message_id(from_address: str) -> str:

@@ -22,6 +22,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from babel import Locale
 from babel.dates import format_date
 from jinja2 import (
     Environment,
@@ -168,6 +169,17 @@ def _body_html(marked: str) -> Markup:
     return Markup("\n".join(parts))
 
 
+def _plural_chooser(language: str) -> Any:
+    """``plural(n, one=..., few=..., many=..., other=...)`` in templates: the form the
+    language's plural rule (CLDR, through Babel) asks for, ``other`` when one is missing."""
+    locale = Locale.parse(language)
+
+    def plural(count: int, **forms: str) -> str:
+        return forms.get(str(locale.plural_form(count))) or forms["other"]
+
+    return plural
+
+
 def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     """Subject, plain text and HTML of ``occasion`` in ``language`` (or English)."""
     env = environment()
@@ -177,7 +189,12 @@ def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     except TemplateNotFound:
         used = FALLBACK
         template = env.get_template(f"{occasion}/{FALLBACK}.txt")
-    values = {**_with_links(context), "date": _date_formatter(used), "lang": used}
+    values = {
+        **_with_links(context),
+        "date": _date_formatter(used),
+        "plural": _plural_chooser(used),
+        "lang": used,
+    }
     ctx = template.new_context(values)
     subject = one_line(_unmarked("".join(template.blocks["subject"](ctx))))
     marked = "".join(template.blocks["body"](template.new_context(values))).strip()

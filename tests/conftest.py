@@ -22,12 +22,15 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, load_settings
+from config.paths import uploads_folder
+from notifications import wiring
 from workflow.actors import Actor
 from workflow.db import make_engine, session_factory, transaction, upgrade
 from workflow.models import Base
 from workflow.services import applications as apps
 from workflow.services import directory
 from workflow.states import Role
+from workflow.uploads import store_signed_form
 
 PG_ADMIN_URL = os.environ.get("GNLC_TEST_PG_URL", "postgresql+psycopg:///postgres")
 ADMIN = Actor(Role.ADMIN, "test admin")
@@ -38,6 +41,12 @@ def utc(
     year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
 ) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def wired() -> None:
+    """The domain's events write the outbox, as every composition root wires it."""
+    wiring.install()
 
 
 @pytest.fixture(scope="session")
@@ -135,8 +144,9 @@ class World:
     def commission(code: str) -> Actor:
         return Actor(Role.COMMISSION, f"{code} Commission officer", country_code=code)
 
-    def draft(self, city: str, now: datetime, **form: Any) -> int:
-        """A complete draft of ``city`` in the call open at ``now``."""
+    def draft(self, city: str, now: datetime, *, signed: bool = True, **form: Any) -> int:
+        """A complete draft of ``city`` in the call open at ``now``; with ``signed`` (the
+        default) its signed form is on file too, so it may be submitted."""
         values: dict[str, Any] = {
             "motivation": "Learning for all ages in every district.",
             "implementation_plan": "Map providers; open learning festivals; monitor yearly.",
@@ -145,7 +155,30 @@ class World:
             **form,
         }
         with transaction(self.factory) as session:
-            return apps.create_draft(session, self.settings, self.city(city), now=now, **values).id
+            app_id = apps.create_draft(
+                session, self.settings, self.city(city), now=now, **values
+            ).id
+        if signed:
+            self.attach(city, app_id, now)
+        return app_id
+
+    def attach(self, city: str | Actor, app_id: int, now: datetime) -> None:
+        """The signed form of ``city``'s application on file (a small valid PDF)."""
+        with transaction(self.factory) as session:
+            store_signed_form(
+                session,
+                self.settings,
+                self.city(city) if isinstance(city, str) else city,
+                app_id,
+                filename="signed-form.pdf",
+                data=SIGNED_PDF,
+                folder=uploads_folder(self.settings),
+                now=now,
+            )
+
+
+#: The signed form the tests' drafts carry (the example of docs/examples/).
+SIGNED_PDF = (Path(__file__).parent.parent / "docs" / "examples" / "signed-form.pdf").read_bytes()
 
 
 COUNTRIES = [

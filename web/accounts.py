@@ -17,19 +17,18 @@ from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
 from config import Settings
-from notifications.outbox import Owed
-from notifications.recipients import Addressing, Recipient
+from web.i18n import LANGUAGES
 from web.models import Invitation
 from web.security import MIN_PASSWORD_LENGTH, hash_password, hash_token, new_token
+from workflow import events
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput, NotAllowed, NotFound, WorkflowError
 from workflow.models import Country, User
-from workflow.services.common import audit, flush, notify
-from workflow.services.directory import revoke_sessions
+from workflow.services.common import audit, flush
+from workflow.services.users import revoke_sessions
 from workflow.states import Role
 
 INVITATION_VALID = timedelta(days=7)
-UI_LANGUAGES = ("en", "fr")
 
 
 class SignInFailed(WorkflowError):
@@ -104,26 +103,25 @@ def invite(
     session.add(invitation)
     flush(session, "invitation", user.email)
     url = f"{settings.web.public_url.rstrip('/')}/invitation/{token}"
-    notify(
+    # Who is told, and what: the ("user", "invite") row of notifications/table.py.
+    events.publish(
         session,
         settings,
         [
-            Owed(
-                "user_invitation",
-                "user",
-                user.id,
-                Addressing(to=(Recipient(user.email, user.name, user.language),)),
-                {
-                    "name": user.name,
-                    "role": user.role,
-                    "url": url,
-                    "expires_at": invitation.expires_at,
-                    "network": settings.network.name,
-                },
+            events.Event(
+                workflow="user",
+                subject_type="user",
+                subject_id=user.id,
+                trigger="invite",
+                source=None,
+                dest=None,
+                actor=actor,
+                comment="",
+                at=now,
                 round=str(invitation.id),
+                facts={"url": url, "expires_at": invitation.expires_at},
             )
         ],
-        now,
     )
     audit(
         session,
@@ -280,8 +278,8 @@ def accept_invitation(
 
 
 def set_language(session: Session, user_id: int, language: str) -> None:
-    if language not in UI_LANGUAGES:
-        raise InvalidInput(f"language: choose one of {', '.join(UI_LANGUAGES)}.")
+    if language not in LANGUAGES:
+        raise InvalidInput(f"language: choose one of {', '.join(LANGUAGES)}.")
     user = session.get(User, user_id)
     if user is not None:
         user.language = language

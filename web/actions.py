@@ -1,24 +1,27 @@
 """The portal's units of work, shared by pages and API: save the form, fire an action.
 
-They only route to the workflow services (which check who may do what) and add the
-portal's own rule that a city submits only with the signed PDF uploaded.
+They only route to the workflow services, which check who may do what (and that a
+submission has its signed form on file). Which service fires a trigger is looked up in
+one mapping built from the workflow tables (``DISPATCH``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from config import Settings
-from web.uploads import require_signed_form
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput
+from workflow.machines import WORKFLOWS
 from workflow.models import Application, City, Report
 from workflow.services import applications as apps
-from workflow.services import directory, memberships
+from workflow.services import decisions, directory, submissions
+from workflow.services import reports as report_service
 from workflow.services.common import get
 from workflow.states import Role
 
@@ -62,13 +65,13 @@ def parse_form(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     return city, form
 
 
-def _save_city(session: Session, actor: Actor, fields: dict[str, Any], now: datetime) -> None:
+def _save_city(
+    session: Session, settings: Settings, actor: Actor, fields: dict[str, Any], now: datetime
+) -> None:
     if not fields:
         return
     city = get(session, City, actor.city_id, "city")
     email = fields.pop("contact_email", "") or city.contact_email
-    if fields.get("language") not in (None, "", "en", "fr"):
-        raise InvalidInput("language: the network corresponds in English or French.")
     directory.upsert_city(
         session,
         actor,
@@ -76,6 +79,7 @@ def _save_city(session: Session, actor: Actor, fields: dict[str, Any], now: date
         name=city.name,
         contact_email=email,
         now=now,
+        languages=settings.network.languages,  # the network's languages, as on import
         **fields,
     )
 
@@ -95,12 +99,108 @@ def save_application(
     city_fields, form = parse_form(values)
     if application_id is not None:
         apps.get_application(session, actor, application_id)
-    _save_city(session, actor, city_fields, now)
+    _save_city(session, settings, actor, city_fields, now)
     if application_id is None:
         return apps.create_draft(session, settings, actor, now=now, **form)
     return apps.update_draft(
         session, settings, actor, application_id, now=now, version=version, **form
     )
+
+
+@dataclass(frozen=True)
+class Given:
+    """What a person gave with an action, on a page or in an API body."""
+
+    comment: str = ""
+    endorsement: str = ""
+    summary: str = ""
+    version: int | None = None
+
+
+#: A service that fires a trigger on the record ``key``: (session, settings, actor, key,
+#: trigger, now, given) -> the record.
+Fire = Callable[[Session, Settings, Actor, int, str, datetime, Given], Any]
+
+
+def _submit(
+    session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
+) -> Application:
+    return submissions.submit(session, settings, actor, key, now=now, version=g.version)
+
+
+def _submit_direct(
+    session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
+) -> Application:
+    return submissions.submit_direct(
+        session, settings, actor, key, now=now, endorsement=g.endorsement, version=g.version
+    )
+
+
+def _endorse(
+    session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
+) -> Application:
+    return submissions.endorse(
+        session, settings, actor, key, now=now, comment=g.comment, version=g.version
+    )
+
+
+def _decide(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    key: int,
+    trigger: str,
+    now: datetime,
+    g: Given,
+) -> Application:
+    return decisions.decide(
+        session, settings, actor, key, trigger, now=now, comment=g.comment, version=g.version
+    )
+
+
+def _submit_report(
+    session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
+) -> Report:
+    return report_service.submit_report(
+        session, settings, actor, key, now=now, summary=g.summary, version=g.version
+    )
+
+
+def _review_report(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    key: int,
+    trigger: str,
+    now: datetime,
+    g: Given,
+) -> Report:
+    return report_service.review_report(
+        session, settings, actor, key, trigger, now=now, comment=g.comment, version=g.version
+    )
+
+
+#: The service of a workflow's triggers, unless ``_OWN_SERVICE`` names another.
+_GENERAL: dict[str, Fire] = {"application": _decide, "report": _review_report}
+_OWN_SERVICE: dict[tuple[str, str], Fire] = {
+    ("application", "submit"): _submit,
+    ("application", "submit_direct"): _submit_direct,
+    ("application", "endorse"): _endorse,
+    ("report", "submit"): _submit_report,
+}
+#: (workflow, trigger) -> the service that fires it, for every action the tables offer;
+#: pages and API both dispatch through it.
+DISPATCH: dict[tuple[str, str], Fire] = {
+    (name, s.trigger): _OWN_SERVICE.get((name, s.trigger), general)
+    for name, general in _GENERAL.items()
+    for s in WORKFLOWS[name].offered
+}
+
+
+def service_for(workflow: str, trigger: str) -> Fire:
+    """The service of ``trigger``; one the table does not offer goes to the workflow's
+    general service, which refuses it with the domain's reason."""
+    return DISPATCH.get((workflow, trigger), _GENERAL[workflow])
 
 
 def act_on_application(
@@ -115,27 +215,11 @@ def act_on_application(
     endorsement: str = "",
     version: int | None = None,
 ) -> Application:
-    if trigger in ("submit", "submit_direct"):
-        require_signed_form(session, actor, application_id)
-    if trigger == "submit":
-        return apps.submit(session, settings, actor, application_id, now=now, version=version)
-    if trigger == "submit_direct":
-        return apps.submit_direct(
-            session,
-            settings,
-            actor,
-            application_id,
-            now=now,
-            endorsement=endorsement,
-            version=version,
-        )
-    if trigger == "endorse":
-        return apps.endorse(
-            session, settings, actor, application_id, now=now, comment=comment, version=version
-        )
-    return apps.decide(
-        session, settings, actor, application_id, trigger, now=now, comment=comment, version=version
+    given = Given(comment=comment, endorsement=endorsement, version=version)
+    found: Application = service_for("application", trigger)(
+        session, settings, actor, application_id, trigger, now, given
     )
+    return found
 
 
 def act_on_report(
@@ -150,13 +234,11 @@ def act_on_report(
     comment: str = "",
     version: int | None = None,
 ) -> Report:
-    if trigger == "submit":
-        return memberships.submit_report(
-            session, settings, actor, report_id, now=now, summary=summary, version=version
-        )
-    return memberships.review_report(
-        session, settings, actor, report_id, trigger, now=now, comment=comment, version=version
+    given = Given(comment=comment, summary=summary, version=version)
+    found: Report = service_for("report", trigger)(
+        session, settings, actor, report_id, trigger, now, given
     )
+    return found
 
 
 def optional_int(value: object) -> int | None:

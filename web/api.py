@@ -7,7 +7,7 @@ in the ``X-CSRF-Token`` header.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -18,7 +18,7 @@ from web.portal import portal_of
 from web.routing import RetryingRoute
 from web.schemas import Id
 from web.security import same_token
-from web.uploads import store_signed_form
+from web.uploads import read_upload
 from web.viewer import (
     CsrfRejected,
     SignInRequired,
@@ -29,11 +29,14 @@ from web.viewer import (
     load_viewer,
     viewer,
 )
+from workflow import views
 from workflow.errors import NotFound
 from workflow.machines import APPLICATION, WORKFLOWS
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
-from workflow.services import directory, memberships
+from workflow.services import directory, users
+from workflow.services import reports as report_service
+from workflow.uploads import store_signed_form
 
 bearer = HTTPBearer(auto_error=False, description="The token from POST /api/v1/session.")
 SAFE = ("GET", "HEAD", "OPTIONS")
@@ -158,14 +161,20 @@ def list_applications(
     who: Viewer = Depends(api_user),
     state: str | None = None,
     call: str | None = None,
+    country: str | None = Query(None, max_length=2, description="A country code, e.g. LV."),
+    order: Literal["newest", "waiting"] = Query(
+        "newest", description="newest first, or what waits for you first (the portal's order)"
+    ),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> list[s.ApplicationOut]:
-    """Applications the caller may see, newest first; page with limit and offset."""
+    """Applications the caller may see, newest first (or ``order=waiting``: those waiting
+    for the caller first, soonest Commission deadline first); page with limit and offset."""
     actor = actor_of(who)
+    where = views.ApplicationFilter(state=state, call=call, country=country)
     with portal_of(request).unit() as session:
-        found = apps.list_applications(
-            session, actor, state=state, call=call, limit=limit, offset=offset
+        found = views.list_applications(
+            session, actor, where, order=order, limit=limit, offset=offset
         )
         return [s.ApplicationOut.of(a, APPLICATION.allowed(a.state, actor.role)) for a in found]
 
@@ -278,14 +287,14 @@ def upload_signed_form(
     who: Viewer = Depends(api_user),
 ) -> s.UploadOut:
     portal = portal_of(request)
-    data = file.file.read(portal.settings.web.upload_max_bytes + 1)
+    data, filename = read_upload(file, portal.settings)
     with portal.unit() as session:
         record = store_signed_form(
             session,
             portal.settings,
             actor_of(who),
             app_id,
-            filename=file.filename or "signed-form.pdf",
+            filename=filename,
             data=data,
             folder=portal.uploads,
             now=portal.now(),
@@ -306,10 +315,22 @@ def list_members(
     """Members with their reporting status, overdue first; page with limit and offset."""
     portal = portal_of(request)
     with portal.unit() as session:
-        rows = queries.member_rows(
+        rows = views.member_lines(
             session, portal.settings, actor_of(who), portal.now(), limit=limit, offset=offset
         )
-        return [s.MemberOut.of(r.membership, r.overdue, r.next_due) for r in rows]
+        return [
+            s.MemberOut(
+                id=r.id,
+                city_id=r.city_id,
+                city=r.city,
+                country_code=r.country_code,
+                state=r.state,
+                admitted_on=r.admitted_on,
+                overdue_reports=r.overdue,
+                next_due=r.next_due,
+            )
+            for r in rows
+        ]
 
 
 @router.get("/members/{membership_id}/reports", response_model=list[s.ReportOut], tags=["members"])
@@ -318,24 +339,24 @@ def member_reports(
 ) -> list[s.ReportOut]:
     actor = actor_of(who)
     with portal_of(request).unit() as session:
-        reports = memberships.reports_of(session, actor, membership_id)
-        return [s.ReportOut.of(r, queries.report_actions(r, actor)) for r in reports]
+        reports = report_service.reports_of(session, actor, membership_id)
+        return [s.ReportOut.of(r, views.report_actions(r, actor)) for r in reports]
 
 
 @router.get("/reports", response_model=list[s.ReportOut], tags=["reports"])
 def reports_to_review(request: Request, who: Viewer = Depends(api_user)) -> list[s.ReportOut]:
     actor = actor_of(who)
     with portal_of(request).unit() as session:
-        found = queries.reports_to_review(session, actor)
-        return [s.ReportOut.of(r, queries.report_actions(r, actor)) for r in found]
+        found = views.reports_to_review(session, actor)
+        return [s.ReportOut.of(r, views.report_actions(r, actor)) for r in found]
 
 
 @router.get("/reports/{report_id}", response_model=s.ReportOut, tags=["reports"])
 def get_report(request: Request, report_id: Id, who: Viewer = Depends(api_user)) -> s.ReportOut:
     actor = actor_of(who)
     with portal_of(request).unit() as session:
-        report = memberships.get_report(session, actor, report_id)
-        return s.ReportOut.of(report, queries.report_actions(report, actor))
+        report = report_service.get_report(session, actor, report_id)
+        return s.ReportOut.of(report, views.report_actions(report, actor))
 
 
 @router.post("/reports/{report_id}/submit", response_model=s.ReportOut, tags=["reports"])
@@ -365,7 +386,7 @@ def _report_action(
         report = actions.act_on_report(
             session, portal.settings, actor, report_id, trigger, now=portal.now(), **values
         )
-        return s.ReportOut.of(report, queries.report_actions(report, actor))
+        return s.ReportOut.of(report, views.report_actions(report, actor))
 
 
 # --- calls, countries, users ---------------------------------------------------------
@@ -458,7 +479,7 @@ def create_user(request: Request, body: s.UserIn, who: Viewer = Depends(api_user
     portal = portal_of(request)
     actor = actor_of(who)
     with portal.unit() as session:
-        user = directory.create_user(
+        user = users.create_user(
             session,
             actor,
             now=portal.now(),

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from config import Settings
 from config.paths import uploads_folder
+from notifications import wiring
 from web import api
 from web.health import Monitoring
 from web.pages import admin, applications, auth, home, members
@@ -58,6 +59,7 @@ def create_app(
 
     Raises ``web.sessions.SecretKeyError`` (one line) when the secret key will not do.
     """
+    wiring.install()  # the domain's events write the outbox
     secret_key = resolve_secret_key(settings)
     if factory is None:
         factory = session_factory(make_engine(settings.database.url))

@@ -22,7 +22,7 @@ from workflow.db import transaction
 from workflow.errors import WorkflowError
 from workflow.models import City, Membership, Report, User
 from workflow.services import calls as call_service
-from workflow.services import directory, memberships
+from workflow.services import directory, memberships, users
 from workflow.states import ReportState, Role
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _users(session: Session, now: datetime) -> None:
         city_id = None
         if city_name:
             city_id = session.scalars(select(City.id).where(City.name == city_name)).one()
-        directory.create_user(
+        users.create_user(
             session,
             LOADER,
             email=email,

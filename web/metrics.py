@@ -33,8 +33,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from config.paths import metrics_folder
+from notifications.models import OutboxMessage
 from notifications.outbox import Status
-from workflow.models import Heartbeat, OutboxMessage
+from workflow.models import Heartbeat
 from workflow.scheduler import last_runs
 
 MULTIPROCESS_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"

@@ -1,4 +1,4 @@
-"""Tables the portal adds: invitations, sign-in attempts and throttle, uploads.
+"""Tables the portal adds: invitations, sign-in attempts and throttle.
 
 (Sessions belong to users and live beside them, in ``workflow.models.UserSession``.)
 
@@ -58,20 +58,3 @@ class SignInThrottle(Base):
     #: when the last one was reserved (older ones than a few minutes are stale).
     pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pending_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class UploadedFile(Base):
-    """A signed application form (PDF) kept on disk under the uploads folder."""
-
-    __tablename__ = "uploaded_files"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(200))
-    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
-    size: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    uploaded_at: Mapped[datetime]
-    uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
-    #: When a newer upload replaced this one (None: the current file).
-    replaced_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -2,8 +2,9 @@
 
 The services raise :class:`workflow.errors.WorkflowError` with an English message and its
 parts (``params``); a page in French says the same from the catalogue's
-``refusal.<reason>`` pattern, with dates, states, roles and actions in French too. A
-refusal with no pattern (free-form input problems) keeps the service's words.
+``refusal.<reason>`` message (see :mod:`web.i18n`), with dates, states, roles and actions
+in French too. A refusal with no message (free-form input problems) keeps the service's
+words.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from datetime import date
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from web.i18n import Translate
-from web.messages import CATALOGUE
+from web.i18n import Translate, has_message
 from workflow.errors import WorkflowError
 
 
@@ -22,15 +22,15 @@ def refusal(error: BaseException, t: Translate, lang: str) -> str:
     """What to show for ``error`` in ``lang``."""
     if not isinstance(error, WorkflowError) or lang == "en":
         return str(error)
-    pattern = CATALOGUE.get(lang, {}).get(f"refusal.{error.reason}")
-    if pattern is None:
+    key = f"refusal.{error.reason}"
+    if not has_message(key):
         return str(error)
     params = error.params
     kind = str(params.get("kind", ""))
     shown = {name: _show(name, value, kind, t, lang) for name, value in params.items()}
     try:
-        return pattern.format(**shown)
-    except (KeyError, IndexError, ValueError):
+        return t(key, **shown)
+    except (KeyError, TypeError, ValueError):
         return str(error)
 
 

@@ -11,14 +11,36 @@ from datetime import date, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticCustomError
 
-from web.messages import CATALOGUE
-from web.models import UploadedFile
+from web.i18n import english, has_message
 from workflow.errors import InvalidInput
 from workflow.machines import Step
-from workflow.models import Application, AuditEvent, Call, Country, Membership, Report, User
+from workflow.models import (
+    Application,
+    AuditEvent,
+    Call,
+    Country,
+    Membership,
+    Report,
+    UploadedFile,
+    User,
+)
+from workflow.services.directory import line_problem
+
+
+def _one_line(value: str | None) -> str | None:
+    """The domain's one-line rule (no line breaks or control characters), at entry."""
+    problem = line_problem(value) if value is not None else None
+    if problem:
+        raise PydanticCustomError("one_line", "{problem}", {"problem": problem})
+    return value
+
+
+#: A name, a title, a phone number: one line (``workflow.services.directory.line_problem``).
+OneLine = AfterValidator(_one_line)
 
 
 class Problem(BaseModel):
@@ -81,14 +103,14 @@ class ApplicationIn(BaseModel):
 
     motivation: str | None = Field(default=None, max_length=20000)
     implementation_plan: str | None = Field(default=None, max_length=20000)
-    signed_by: str | None = Field(default=None, max_length=200)
+    signed_by: Annotated[str | None, OneLine] = Field(default=None, max_length=200)
     challenges: dict[str, int] | None = None
-    website: str | None = Field(default=None, max_length=300)
-    mayor_name: str | None = Field(default=None, max_length=200)
-    mayor_title: str | None = Field(default=None, max_length=200)
-    contact_name: str | None = Field(default=None, max_length=200)
+    website: Annotated[str | None, OneLine] = Field(default=None, max_length=300)
+    mayor_name: Annotated[str | None, OneLine] = Field(default=None, max_length=200)
+    mayor_title: Annotated[str | None, OneLine] = Field(default=None, max_length=200)
+    contact_name: Annotated[str | None, OneLine] = Field(default=None, max_length=200)
     contact_email: str | None = Field(default=None, max_length=254)
-    contact_phone: str | None = Field(default=None, max_length=50)
+    contact_phone: Annotated[str | None, OneLine] = Field(default=None, max_length=50)
     language: str | None = Field(default=None, max_length=8)
     population: int | None = Field(default=None, ge=0, le=100_000_000)
     version: int | None = Field(default=None, ge=0, le=2_147_483_647)
@@ -306,8 +328,8 @@ class CallOut(BaseModel):
 class CountryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(max_length=120)
-    commission_name: str = Field(default="", max_length=200)
+    name: Annotated[str, OneLine] = Field(max_length=120)
+    commission_name: Annotated[str, OneLine] = Field(default="", max_length=200)
     commission_email: str = Field(max_length=254)
     language: str = Field(default="en", max_length=8)
     timezone: str = Field(default="UTC", max_length=64)
@@ -337,7 +359,7 @@ class UserIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     email: str = Field(max_length=254)
-    name: str = Field(default="", max_length=200)
+    name: Annotated[str, OneLine] = Field(default="", max_length=200)
     role: str = Field(max_length=16)
     country_code: str | None = Field(default=None, max_length=2)
     city_id: int | None = Field(default=None, ge=1, le=2_147_483_647)
@@ -403,6 +425,7 @@ LABELS: dict[tuple[str, str], str] = {
     ("CallIn", "quota"): "col.quota",
 }
 _WHY = {
+    "one_line": "not_valid",
     "string_too_long": "too_long",
     "string_too_short": "required",
     "missing": "required",
@@ -425,7 +448,7 @@ def _label_key(model: type[BaseModel], loc: tuple[int | str, ...]) -> str:
     if name == "challenges" and len(loc) > 1:
         return f"challenge.{loc[1]}"
     key = LABELS.get((model.__name__, name), f"field.{name}")
-    return key if key in CATALOGUE["en"] else "field.value"
+    return key if has_message(key) else "field.value"
 
 
 class FieldRefused(InvalidInput):
@@ -434,11 +457,9 @@ class FieldRefused(InvalidInput):
     so a French page names it in French (see :mod:`web.refusals`)."""
 
     def __init__(self, why: str, field: str, **numbers: int) -> None:
-        english = {name: f"{value:,}" for name, value in numbers.items()}
-        label = CATALOGUE["en"].get(field, field)
-        super().__init__(
-            CATALOGUE["en"][f"refusal.invalid_input.{why}"].format(field=label, **english)
-        )
+        numbers_shown = {name: f"{value:,}" for name, value in numbers.items()}
+        label = english(field)
+        super().__init__(english(f"refusal.invalid_input.{why}", field=label, **numbers_shown))
         self.why = why
         self.params = {"field": field, **numbers}
 

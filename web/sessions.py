@@ -36,7 +36,7 @@ from config.paths import demo_key_file
 from web.security import hash_token
 from workflow.db import transaction
 from workflow.models import User, UserSession
-from workflow.services.directory import revoke_sessions
+from workflow.services.users import revoke_sessions
 
 BROWSER = "browser"
 API = "api"

@@ -10,12 +10,13 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
 from web import diagram
-from web.i18n import translator
+from web.i18n import DEFAULT, LANGUAGE_NAMES, plural_translator, translator
 from web.portal import portal_of
 from web.refusals import refusal
 from web.viewer import viewer
@@ -24,8 +25,21 @@ from workflow.machines import WORKFLOWS
 TEMPLATES = Path(__file__).with_name("templates")
 
 
+@pass_context
+def _gettext(context: Context, key: str, /, **values: object) -> str:
+    return translator(context.get("lang", DEFAULT))(key, **values)
+
+
+@pass_context
+def _ngettext(context: Context, singular: str, plural: str, count: int, /, **values: object) -> str:
+    return plural_translator(context.get("lang", DEFAULT))(singular, plural, count, **values)
+
+
 def environment() -> Environment:
-    return Environment(
+    """Templates say ``{{ _('id', name=value) }}`` and ``{{ ngettext('id', 'id', count) }}``
+    (``jinja2.ext.i18n``), in the language of the page's ``lang``. The words are plain text,
+    escaped like any value."""
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default=True),
         undefined=StrictUndefined,
@@ -33,7 +47,12 @@ def environment() -> Environment:
         lstrip_blocks=True,
         # Templates ship with the code: compile each once, never stat the files again.
         auto_reload=False,
+        extensions=["jinja2.ext.i18n"],
     )
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by jinja2.ext.i18n
+        gettext=_gettext, ngettext=_ngettext, newstyle=False
+    )
+    return env
 
 
 @lru_cache(maxsize=4096)
@@ -67,7 +86,8 @@ def said(request: Request, error: BaseException) -> str:
 def render(
     request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
 ) -> HTMLResponse:
-    """Render ``name`` with what every page needs: the viewer, ``t``, dates, the diagram."""
+    """Render ``name`` with what every page needs: the viewer, its language (``_``), dates,
+    the diagram."""
     who = viewer(request)
     t = translator(who.lang)
 
@@ -79,6 +99,7 @@ def render(
         "viewer": who,
         "t": t,
         "lang": who.lang,
+        "languages": LANGUAGE_NAMES,
         "draw": draw,
         "workflows": WORKFLOWS,
         "error": None,

@@ -16,7 +16,7 @@ from web.portal import portal_of
 from web.security import LANGUAGE_COOKIE, SESSION_COOKIE, SessionData, same_token
 from workflow.actors import Actor
 from workflow.errors import WorkflowError
-from workflow.services.directory import actor_for
+from workflow.services.users import actor_for
 from workflow.states import Role
 
 

@@ -56,7 +56,7 @@ from config import Settings
 from config.paths import demo_key_file, uploads_folder
 from config.settings import CONFIG_FILE_VARIABLE
 from workflow.db import alembic_config, make_engine, session_factory, transaction
-from workflow.services.directory import revoke_sessions
+from workflow.services.users import revoke_sessions
 
 FORMAT = "gnlc-backup"
 FORMAT_VERSION = 1

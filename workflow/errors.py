@@ -19,12 +19,28 @@ class WorkflowError(Exception):
         return self.code
 
 
+#: Where a person finds the keys of each kind of record (the command line's list; the
+#: portal's pages show the same lists).
+WHERE_TO_LOOK = {
+    "country": ("codes", "gnlc country list"),
+    "city": ("names", "gnlc city list"),
+    "application": ("numbers", "gnlc app list"),
+    "call": ("names", "gnlc call list"),
+    "user": ("addresses", "gnlc user list"),
+    "membership of": ("members", "gnlc member list"),
+    "report": ("numbers", "gnlc report list"),
+    "outbox message": ("numbers", "gnlc outbox list"),
+}
+
+
 class NotFound(WorkflowError):
     code = "not_found"
     status = 404
 
     def __init__(self, kind: str, key: object) -> None:
-        super().__init__(f"No {kind} {key!r}. Check the number with the list command or page.")
+        what, command = WHERE_TO_LOOK.get(kind, ("", ""))
+        hint = f"`{command}` lists the {what}." if command else "Check it in the list."
+        super().__init__(f"No {kind} {key!r}. {hint}")
         self.params = {"kind": kind, "key": key}
 
 

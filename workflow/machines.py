@@ -1,10 +1,14 @@
 """The three workflows as tables, each turned once into a ``transitions`` machine.
 
 A table row names the trigger, its source states, its destination and the roles that may
-fire it. The machine is built once at import (``model=None``: no model is bound, no
-machine per row) and is the single authority the services ask: *may this role do this
-now, and where does it lead?* The same table drives the "allowed actions" shown to a
-user and renders the diagram.
+fire it, and the effects that run after the state change: names of functions registered in
+the domain (``workflow.services.effects``), so this module stays data. A row without source
+states starts a record (a membership is admitted or imported); a row marked ``internal`` is
+fired only as the effect of another step (a corrected admission ends the membership) and is
+never offered as an action. The machine is built once at import (``model=None``: no model
+is bound, no machine per row) and is the single authority the services ask: *may this
+role do this now, and where does it lead?* The same table drives the "allowed actions"
+shown to a user, their labels, the page and API dispatch, and renders the diagram.
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ class Step:
     roles: frozenset[Role]
     label: str
     needs_comment: bool = False
+    #: Names of the effects that run after the state change, in order.
+    effects: tuple[str, ...] = ()
+    #: Fired only by an effect of another step, never offered as an action.
+    internal: bool = False
+
+    @property
+    def starts(self) -> bool:
+        """A row without sources creates its record in ``dest``."""
+        return not self.sources
 
 
 def step(
@@ -59,9 +72,13 @@ def step(
     label: str,
     *,
     needs_comment: bool = False,
+    effects: Iterable[str] = (),
+    internal: bool = False,
 ) -> Step:
     srcs = (sources,) if isinstance(sources, StrEnum) else tuple(sources)
-    return Step(trigger, srcs, dest, frozenset(roles), label, needs_comment)
+    return Step(
+        trigger, srcs, dest, frozenset(roles), label, needs_comment, tuple(effects), internal
+    )
 
 
 def _article(noun: str) -> str:
@@ -117,6 +134,7 @@ class Workflow:
                     "conditions": [_role_guard(s.roles)],
                 }
                 for s in self.steps
+                if not s.starts
             ],
             auto_transitions=False,
             ignore_invalid_triggers=False,
@@ -130,6 +148,30 @@ class Workflow:
     @property
     def triggers(self) -> list[str]:
         return list(dict.fromkeys(s.trigger for s in self.steps))
+
+    @property
+    def offered(self) -> list[Step]:
+        """The rows a person may be offered as actions (not internal, not starts)."""
+        return [s for s in self.steps if not s.internal and not s.starts]
+
+    def label(self, trigger: str) -> str:
+        """The label of ``trigger`` (its first row): one label per trigger."""
+        for s in self.steps:
+            if s.trigger == trigger:
+                return s.label
+        raise KeyError(trigger)
+
+    def effect_names(self) -> set[str]:
+        return {name for s in self.steps for name in s.effects}
+
+    def resolve_start(self, trigger: str, role: Role, *, kind: str) -> Step:
+        """The row that creates a record with ``trigger``, if ``role`` may fire it."""
+        for s in self.steps:
+            if s.starts and s.trigger == trigger:
+                if role not in s.roles:
+                    raise _wrong_role(s.roles, role, trigger, kind)
+                return s
+        raise TransitionNotAllowed(kind, "new", trigger, "(none)", [])
 
     def step_for(self, trigger: str, state: str) -> Step | None:
         return self._by_key.get((trigger, state))
@@ -152,12 +194,14 @@ class Workflow:
         raise TransitionNotAllowed(kind, key, trigger, state, allowed)
 
     def allowed(self, state: str, role: Role) -> list[Step]:
-        """Steps ``role`` may fire from ``state``, in table order (guards of the machine)."""
+        """Steps ``role`` may fire from ``state``, in table order (guards of the machine);
+        internal rows (fired by an effect) are not offered."""
         found = []
         for trigger in self.machine.get_triggers(state):
             for transition in self.machine.get_transitions(trigger=trigger, source=state):
-                if _guards_pass(transition, role):
-                    found.append(self._by_key[(trigger, state)])
+                step = self._by_key[(trigger, state)]
+                if _guards_pass(transition, role) and not step.internal:
+                    found.append(step)
         order = {s: i for i, s in enumerate(self.steps)}
         return sorted(found, key=order.__getitem__)
 
@@ -168,7 +212,13 @@ class Workflow:
         ]
 
     def to_mermaid(self) -> str:
-        lines = ["stateDiagram-v2", f"    [*] --> {self.initial.value}"]
+        lines = ["stateDiagram-v2"]
+        starts = [s for s in self.steps if s.starts]
+        for s in starts:
+            who = "/".join(sorted(r.value for r in s.roles))
+            lines.append(f"    [*] --> {s.dest.value}: {s.trigger} ({who})")
+        if not starts:
+            lines.append(f"    [*] --> {self.initial.value}")
         for src, trigger, dest, roles in self.edges():
             who = "/".join(sorted(r.value for r in roles))
             lines.append(f"    {src} --> {dest}: {trigger} ({who})")
@@ -218,7 +268,14 @@ APPLICATION = Workflow(
             needs_comment=True,
         ),
         step("start_review", A.FORWARDED, A.UNDER_REVIEW, [INSTITUTE], "Start the review"),
-        step("admit", A.UNDER_REVIEW, A.ADMITTED, [INSTITUTE], "Admit as a member"),
+        step(
+            "admit",
+            A.UNDER_REVIEW,
+            A.ADMITTED,
+            [INSTITUTE],
+            "Admit as a member",
+            effects=["admit_membership"],
+        ),
         step(
             "not_admit",
             A.UNDER_REVIEW,
@@ -229,7 +286,16 @@ APPLICATION = Workflow(
         ),
         step(
             "reopen",
-            (A.ADMITTED, A.NOT_ADMITTED),
+            A.ADMITTED,
+            A.UNDER_REVIEW,
+            [INSTITUTE],
+            "Correct the decision (reopen the review)",
+            needs_comment=True,
+            effects=["revoke_membership"],
+        ),
+        step(
+            "reopen",
+            A.NOT_ADMITTED,
             A.UNDER_REVIEW,
             [INSTITUTE],
             "Correct the decision (reopen the review)",
@@ -257,6 +323,39 @@ MEMBERSHIP = Workflow(
     MembershipState,
     M.ACTIVE,
     (
+        step(
+            "admit",
+            (),
+            M.ACTIVE,
+            [INSTITUTE],
+            "Admitted with the application",
+            effects=["create_report_obligations"],
+        ),
+        step(
+            "import",
+            (),
+            M.ACTIVE,
+            [ADMIN, INSTITUTE],
+            "Imported as an existing member",
+            effects=["create_report_obligations"],
+        ),
+        step(
+            "admit",
+            (M.REMOVED, M.WITHDRAWN),
+            M.ACTIVE,
+            [INSTITUTE],
+            "Admitted with the application",
+            effects=["create_report_obligations"],
+            internal=True,
+        ),
+        step(
+            "revoke_admission",
+            (M.ACTIVE, M.OVERDUE, M.INACTIVE),
+            M.REMOVED,
+            [INSTITUTE],
+            "The admission was corrected",
+            internal=True,
+        ),
         step("mark_overdue", M.ACTIVE, M.OVERDUE, [SYSTEM], "A report is past due"),
         step("mark_inactive", M.OVERDUE, M.INACTIVE, [SYSTEM], "Past the grace period"),
         step("restore", (M.OVERDUE, M.INACTIVE), M.ACTIVE, [SYSTEM], "Every due report is in"),
@@ -268,7 +367,15 @@ MEMBERSHIP = Workflow(
             "Remove from the network",
             needs_comment=True,
         ),
-        step("reinstate", M.REMOVED, M.ACTIVE, [INSTITUTE], "Reinstate", needs_comment=True),
+        step(
+            "reinstate",
+            M.REMOVED,
+            M.ACTIVE,
+            [INSTITUTE],
+            "Reinstate",
+            needs_comment=True,
+            effects=["create_report_obligations"],
+        ),
         step(
             "withdraw", (M.ACTIVE, M.OVERDUE, M.INACTIVE), M.WITHDRAWN, [CITY], "Leave the network"
         ),

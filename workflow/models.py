@@ -259,46 +259,6 @@ class AuditEvent(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
 
 
-class OutboxMessage(Base):
-    """One email owed to one recipient, written in the same transaction as its cause.
-
-    Rendered either at enqueue (subject and bodies filled in) or, for the sweep's bulk
-    reminders, at sending time from ``context``; ``notifications.outbox.content`` gives
-    the text either way.
-
-    ``key`` (subject, occasion, recipient) is unique: enqueueing the same occasion twice
-    writes nothing the second time. ``message_id`` is fixed here, so a message re-sent
-    after a crash carries the same Message-ID.
-    """
-
-    __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(300), unique=True)
-    occasion: Mapped[str] = mapped_column(String(60))
-    subject_type: Mapped[str] = mapped_column(String(20))
-    subject_id: Mapped[int] = mapped_column(Integer)
-    recipient: Mapped[str] = mapped_column(String(254))
-    to_addrs: Mapped[list[str]] = mapped_column()
-    cc_addrs: Mapped[list[str]] = mapped_column()
-    language: Mapped[str] = mapped_column(String(8))
-    subject: Mapped[str] = mapped_column(String(300))
-    body_text: Mapped[str] = mapped_column(Text)
-    body_html: Mapped[str] = mapped_column(Text)
-    # What the templates need, when the text is rendered at sending time (the sweep's bulk
-    # reminders); empty when subject and bodies were rendered at enqueue.
-    context: Mapped[dict[str, Any]] = mapped_column(default=dict)
-    message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[str] = mapped_column(String(10), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime]
-    claimed_until: Mapped[datetime | None] = mapped_column(default=None)
-    last_error: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime]
-    sent_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
 class Heartbeat(Base):
     """The last run of a periodic job (``sweep``, ``dispatch``): when and how long.
 
@@ -312,3 +272,20 @@ class Heartbeat(Base):
     at: Mapped[datetime]
     duration_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class UploadedFile(Base):
+    """A signed application form (PDF) kept on disk under the uploads folder."""
+
+    __tablename__ = "uploaded_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: When a newer upload replaced this one (None: the current file).
+    replaced_at: Mapped[datetime | None] = mapped_column(default=None)

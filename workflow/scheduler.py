@@ -6,7 +6,8 @@ reconciles from the database; it has nothing of its own to remember). A job neve
 twice at once and missed runs are coalesced into one. ``run_until_stopped`` blocks until
 SIGINT or SIGTERM, then shuts down waiting for a running job, so a message in flight is
 recorded before the process exits. Used by ``run_scheduler.py``, ``gnlc scheduler`` and,
-in the background, by ``gnlc serve``.
+in the background, by ``gnlc serve``. The dispatcher is the installed handlers' delivery
+(``workflow.events.deliver``; ``notifications.wiring.install`` wires it).
 
 After each run a job writes its heartbeat (the ``heartbeats`` table: when it last ran,
 how long it took, what it counted), which ``/readyz``, ``/metrics`` and ``gnlc doctor``
@@ -38,8 +39,9 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from notifications.dispatcher import DispatchResult, dispatch
+from workflow import events
 from workflow.db import dialect_insert, transaction
+from workflow.events import Delivery
 from workflow.faults import database_problem
 from workflow.models import Heartbeat
 from workflow.sweep import SweepReport, sweep
@@ -76,7 +78,7 @@ def sweep_detail(report: SweepReport) -> dict[str, Any]:
     }
 
 
-def dispatch_detail(result: DispatchResult) -> dict[str, Any]:
+def dispatch_detail(result: Delivery) -> dict[str, Any]:
     """What a dispatch pass's heartbeat keeps: its counts and the sender's problem."""
     return {
         "sent": result.sent,
@@ -166,14 +168,14 @@ def sweep_job(
 
 def dispatch_job(
     factory: sessionmaker[Session], settings: Settings, clock: Clock
-) -> Callable[[], DispatchResult | None]:
+) -> Callable[[], Delivery | None]:
     worker = worker_name()
 
-    def run() -> DispatchResult | None:
+    def run() -> Delivery | None:
         started = time.monotonic()
         try:
             # The dispatcher logs what it sent, and what is wrong when nothing can go out.
-            result = dispatch(factory, settings, now=clock.now(), worker=worker)
+            result = events.deliver(factory, settings, now=clock.now(), worker=worker)
         except Exception as exc:
             log_failure("dispatch", exc, settings)
             return None
@@ -234,7 +236,7 @@ def build_scheduler(
 
 def run_once(
     factory: sessionmaker[Session], settings: Settings, *, now: datetime, dry_run: bool = False
-) -> tuple[SweepReport, DispatchResult | None]:
+) -> tuple[SweepReport, Delivery | None]:
     """One sweep and (unless a dry run) one dispatch pass: for cron and for tests.
 
     Both write their heartbeats (not a dry run). A database fault raises; a sender that
@@ -246,7 +248,7 @@ def run_once(
         return report, None
     beat(factory, "sweep", time.monotonic() - started, sweep_detail(report))
     started = time.monotonic()
-    result = dispatch(factory, settings, now=now, worker=worker_name())
+    result = events.deliver(factory, settings, now=now, worker=worker_name())
     beat(factory, "dispatch", time.monotonic() - started, dispatch_detail(result))
     return report, result
 

@@ -11,40 +11,19 @@ several processes, change each row once and enqueue each message once (the outbo
 "Today" is the subject's local date: the call's timezone for calls and applications, the
 member country's timezone for reports.
 
-Occasions and the template context keys they get (besides ``recipient``, ``date`` and
-``lang`` that every template has):
-
-``call_opened`` (To each Commission; To each city neither member nor applying)
-    call, opens_on, closes_on, commission_deadline, timezone, quota, network, url,
-    audience ("commission" or "city"), name (the Commission's or the city's name)
-``draft_reminder`` (To the city)
-    the call keys, application_id, city, returned (bool), deadline (closes_on for a
-    draft, commission_deadline for a returned application), days_left, url
-``commission_reminder`` (To the Commission; one per Commission and round)
-    the call keys, commission, country, days_left, url, pending: a list of
-    {application_id, city, submitted_on, url}
-``report_reminder`` / ``report_due_today`` / ``report_overdue`` (To the city; Cc the
-Commission once overdue for ``reports.escalate_after_days``)
-    report_id, city, country, commission, due_on, timezone, days_left, days_overdue,
-    escalated (bool), grace_until (the last day before the membership becomes inactive),
-    network, url
-``membership_inactive`` (To the city, Cc the Commission)
-    city, country, commission, due_on (the oldest overdue report), grace_days,
-    inactive_since, network, url
-
-The sweep stores each message's context, not its text; the dispatcher renders it when it
-sends (:mod:`workflow.sweep_mail`). Rounds in the outbox key: ``open``
-(call_opened); ``<state>-d-N@<date>`` (draft_reminder); ``<country>-d-N@<deadline>``
-(commission_reminder); ``d-N``, ``due``, ``overdue-K`` (reports, see
-:func:`workflow.reminders.report_rounds`); ``due-<date>`` (membership_inactive).
+The sweep itself writes no mail: it publishes each reminder occasion and each transition
+(``workflow.events``) and the installed handlers (``notifications.wiring``) write the
+outbox, each message with its context, not its text; the dispatcher renders it when it
+sends. Occasions, recipients, rounds: ``notifications/table.py``; the context keys of
+each: ``notifications/contexts.py``. The kinds run one after the other through
+:class:`workflow.sweep_runner.Units`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -53,13 +32,11 @@ from sqlalchemy import Boolean, Date, Integer, String, exists, func, insert, lit
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from notifications.outbox import Owed
-from notifications.recipients import Addressing
-from workflow import reminders, report_mail, sweep_mail
+from workflow import events, reminders
 from workflow.actors import SYSTEM
 from workflow.calendar import as_utc, local_date
-from workflow.db import dialect_insert, transaction
-from workflow.errors import Conflict
+from workflow.db import dialect_insert
+from workflow.events import Event, Occasion
 from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow
 from workflow.models import (
     Application,
@@ -76,100 +53,11 @@ from workflow.services.memberships import report_rule
 from workflow.states import ApplicationState as A
 from workflow.states import MembershipState as M
 from workflow.states import ReportState as R
-from workflow.sweep_mail import PlannedMessage, chunks
+from workflow.sweep_runner import SweepReport, Units, chunks
+
+__all__ = ["SweepReport", "bulk_fire", "sweep"]
 
 log = logging.getLogger("gnlc.sweep")
-
-
-@dataclass
-class SweepReport:
-    """What one sweep changed, counted per kind, and the messages it enqueued."""
-
-    now: datetime
-    dry_run: bool
-    changes: dict[str, int] = field(default_factory=dict)
-    messages: list[PlannedMessage] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-    def count(self, kind: str, number: int) -> None:
-        self.changes[kind] = self.changes.get(kind, 0) + number
-
-    @property
-    def enqueued(self) -> int:
-        return len(self.messages)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "now": self.now.isoformat(),
-            "dry_run": self.dry_run,
-            "changes": dict(self.changes),
-            "messages": [
-                {
-                    "occasion": m.occasion,
-                    "to": list(m.to),
-                    "cc": list(m.cc),
-                    "language": m.language,
-                    "key": m.key,
-                }
-                for m in self.messages
-            ],
-            "errors": list(self.errors),
-        }
-
-    def summary(self) -> str:
-        changed = ", ".join(f"{k} {v}" for k, v in sorted(self.changes.items()) if v) or "none"
-        mode = "dry run: " if self.dry_run else ""
-        return (
-            f"{mode}sweep at {self.now.isoformat()}: changes: {changed}; "
-            f"messages: {self.enqueued}; errors: {len(self.errors)}"
-        )
-
-
-class _Units:
-    """Runs each kind of work in its own transaction; in a dry run, in savepoints of one
-    transaction that is rolled back at the end, so later kinds see earlier changes."""
-
-    def __init__(self, factory: sessionmaker[Session], report: SweepReport) -> None:
-        self.factory = factory
-        self.report = report
-        self.shared: Session | None = None
-
-    def __enter__(self) -> _Units:
-        if self.report.dry_run:
-            self.shared = self.factory()
-            self.shared.begin()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.shared is not None:
-            self.shared.rollback()
-            self.shared.close()
-
-    def run(self, name: str, work: Callable[[Session], None]) -> None:
-        for attempt in (1, 2):
-            started = time.perf_counter()
-            try:
-                if self.shared is not None:
-                    with self.shared.begin_nested():
-                        work(self.shared)
-                else:
-                    with transaction(self.factory) as session:
-                        work(session)
-                log.debug("sweep %s took %.3f s", name, time.perf_counter() - started)
-                return
-            except Conflict as exc:
-                # Another process wrote the same row meanwhile: once more sees its result.
-                if attempt == 1:
-                    log.info("sweep %s: %s; trying again", name, exc)
-                    continue
-                self._failed(name, exc)
-            except Exception as exc:  # a broken kind must not stop the others
-                self._failed(name, exc)
-                return
-
-    def _failed(self, name: str, exc: Exception) -> None:
-        log.exception("sweep %s failed: %s", name, exc)
-        self.report.errors.append(f"{name}: {type(exc).__name__}: {exc}")
 
 
 def sweep(
@@ -179,17 +67,17 @@ def sweep(
     now = as_utc(now)
     report = SweepReport(now=now, dry_run=dry_run)
     work = _Work(settings, now, report)
-    with _Units(factory, report) as units:
+    with Units(factory, report) as units:
         units.run("calls", work.ensure_calls)
-        units.run("call_opened", work.enqueue_from(reminders.call_opened))
+        units.run("call_opened", work.occasion("call_opened"))
         units.run("expire", work.expire_applications)
-        units.run("draft_reminder", work.enqueue_from(reminders.draft_reminders))
-        units.run("commission_reminder", work.enqueue_from(reminders.commission_reminders))
+        units.run("draft_reminder", work.occasion("draft_reminder"))
+        units.run("commission_reminder", work.occasion("commission_reminder"))
         units.run("reports", work.create_reports)
         units.run("reports_overdue", work.mark_reports_overdue)
         units.run("memberships_overdue", work.mark_memberships_overdue)
         units.run("memberships_inactive", work.mark_memberships_inactive)
-        units.run("report_reminders", work.enqueue_report_reminders)
+        units.run("report_reminders", work.occasion("report_reminders"))
     log.info(report.summary())
     return report
 
@@ -379,6 +267,7 @@ class _Work:
             if today is not None and today > first_due + grace:
                 due.append((mid, state))
                 oldest[mid] = first_due
+        comment = f"a progress report is more than {grace.days} days past due"
         moved = bulk_fire(
             session,
             MEMBERSHIP,
@@ -386,71 +275,44 @@ class _Work:
             due,
             "mark_inactive",
             now=self.now,
-            comment=f"a progress report is more than {grace.days} days past due",
+            comment=comment,
             values={"state_since": self.now},
         )
         self.report.count("memberships_inactive", len(moved))
-        owed = [self._inactive_notice(m, oldest[m.id]) for m in _memberships(session, moved)]
-        self.enqueue(session, owed)
-
-    def _inactive_notice(self, membership: Membership, first_due: date) -> Owed:
-        city = membership.city
-        country = city.country
-        return Owed(
-            "membership_inactive",
-            "membership",
-            membership.id,
-            Addressing(
-                to=(
-                    reminders.city_recipient(
-                        city.name, city.contact_email, city.contact_name, city.language
-                    ),
-                ),
-                cc=(reminders.commission_recipient(country),),
-            ),
-            {
-                "city": city.name,
-                "country": country.name,
-                "commission": country.commission_name,
-                "due_on": first_due,
-                "grace_days": self.settings.reports.grace_days,
-                "inactive_since": self.days(country.timezone) or self.now.date(),
-                "network": self.settings.network.name,
-                "url": reminders.portal(self.settings, f"/members/{membership.id}"),
-            },
-            round=f"due-{first_due.isoformat()}",
+        # The handlers' round of this notice is the oldest overdue due date.
+        published = [
+            Event(
+                workflow=MEMBERSHIP.name,
+                subject_type=MEMBERSHIP.name,
+                subject_id=m.id,
+                trigger="mark_inactive",
+                source=M.OVERDUE.value,
+                dest=M.INACTIVE.value,
+                actor=SYSTEM,
+                comment=comment,
+                at=self.now,
+                facts={
+                    "first_due": oldest[m.id],
+                    "inactive_since": self.days(m.city.country.timezone) or self.now.date(),
+                },
+            )
+            for m in _memberships(session, moved)
+        ]
+        self.report.messages.extend(
+            events.publish(session, self.settings, published, errors=self.report.errors)
         )
 
-    # -- messages ---------------------------------------------------------------------
+    # -- reminder occasions -----------------------------------------------------------
 
-    def enqueue_from(
-        self, find: Callable[[Session, Settings, reminders.LocalDays], Iterable[Owed]]
-    ) -> Callable[[Session], None]:
+    def occasion(self, name: str) -> Callable[[Session], None]:
+        """The unit that publishes the reminder occasion ``name``: the installed handlers
+        find who is owed it today and enqueue what is new."""
+
         def work(session: Session) -> None:
-            self.enqueue(session, find(session, self.settings, self.days))
+            found = Occasion(name, self.now, self.days, self.report.errors)
+            self.report.messages.extend(events.occur(session, self.settings, found))
 
         return work
-
-    def enqueue_report_reminders(self, session: Session) -> None:
-        """Report reminders, set-based: one INSERT ... SELECT per round (a handful a day)."""
-        groups, _ = reminders.report_round_groups(session, self.settings, self.days)
-        for group in groups:
-            self.report.messages.extend(
-                report_mail.enqueue_round(session, self.settings, group, now=self.now)
-            )
-
-    def enqueue(self, session: Session, owed: Iterable[Owed]) -> None:
-        """Render and insert only the occasions whose keys are not in the outbox yet."""
-        self.report.messages.extend(
-            sweep_mail.enqueue(
-                session,
-                owed,
-                now=self.now,
-                from_address=self.settings.mail.from_address,
-                errors=self.report.errors,
-                log=log,
-            )
-        )
 
 
 def _memberships(session: Session, ids: Sequence[int]) -> list[Membership]:

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from notifications.models import OutboxMessage
 from notifications.render import available_languages
 from tests.conftest import ADMIN, INSTITUTE, World, utc
 from workflow.actors import SYSTEM, Actor
@@ -22,9 +23,9 @@ from workflow.errors import (
     OutsideWindow,
     QuotaExceeded,
 )
-from workflow.models import Application, AuditEvent, Membership, OutboxMessage
+from workflow.models import Application, AuditEvent, Membership
 from workflow.services import applications as apps
-from workflow.services import calls, directory
+from workflow.services import calls, decisions, directory, submissions
 from workflow.states import Role
 
 NETWORK = "learningcities@unesco.org"  # also the Institute's address (seed)
@@ -39,7 +40,7 @@ Mail = tuple[str, str, tuple[str, ...], tuple[str, ...], str]
 
 
 def lang(occasion: str, wanted: str) -> str:
-    """The recipient's language, English when no template exists in it (DOMAIN.md)."""
+    """The recipient's language; English when no template exists in it (docs/domain.md)."""
     return wanted if wanted in available_languages(occasion) else "en"
 
 
@@ -101,8 +102,9 @@ def add_lv_city(world: World, name: str) -> Actor:
 
 
 def draft_as(world: World, city: Actor, now: datetime) -> int:
+    """A complete draft of ``city``, its signed form on file."""
     with transaction(world.factory) as session:
-        return apps.create_draft(
+        app_id = apps.create_draft(
             session,
             world.settings,
             city,
@@ -112,11 +114,13 @@ def draft_as(world: World, city: Actor, now: datetime) -> int:
             challenges=dict.fromkeys(apps.CHALLENGES, 2),
             signed_by="The Mayor",
         ).id
+    world.attach(city, app_id, now)
+    return app_id
 
 
 def submitted(world: World, city: str, now: datetime = IN_2027) -> int:
     app_id = world.draft(city, now)
-    act(world, apps.submit, world.city(city), app_id, now=now)
+    act(world, submissions.submit, world.city(city), app_id, now=now)
     return app_id
 
 
@@ -129,7 +133,7 @@ def test_route_through_the_commission(world: World) -> None:
     app_id = world.draft("Jelgava", utc(2027, 3, 2, 8))
     t1, t2, t3, t4 = (utc(2027, 3, 2, 9), utc(2027, 4, 5), utc(2027, 6, 1), utc(2027, 9, 1))
 
-    act(world, apps.submit, city, app_id, now=t1)
+    act(world, submissions.submit, city, app_id, now=t1)
     assert state(f, app_id) == "submitted"
     assert mail_since(f, app_id) == {
         ("application_submitted", LV_COMMISSION, (LV_COMMISSION,), (NETWORK,),
@@ -140,7 +144,7 @@ def test_route_through_the_commission(world: World) -> None:
     }  # fmt: skip
 
     mark = last_mail_id(f)
-    act(world, apps.endorse, LV, app_id, now=t2, comment="Endorsed, letter 12/2027")
+    act(world, submissions.endorse, LV, app_id, now=t2, comment="Endorsed, letter 12/2027")
     assert state(f, app_id) == "forwarded"
     assert mail_since(f, app_id, mark) == {
         ("application_forwarded", NETWORK, (NETWORK,), (JELGAVA,), "en"),
@@ -149,9 +153,9 @@ def test_route_through_the_commission(world: World) -> None:
     }  # fmt: skip
 
     mark = last_mail_id(f)
-    act(world, apps.decide, INSTITUTE, app_id, "start_review", now=t3)
+    act(world, decisions.decide, INSTITUTE, app_id, "start_review", now=t3)
     assert mail_since(f, app_id, mark) == set()  # an internal step: nobody is written to
-    act(world, apps.decide, INSTITUTE, app_id, "admit", now=t4, comment="Jury of 2027")
+    act(world, decisions.decide, INSTITUTE, app_id, "admit", now=t4, comment="Jury of 2027")
     assert state(f, app_id) == "admitted"
     assert mail_since(f, app_id, mark) == {
         ("application_admitted", JELGAVA, (JELGAVA,), (LV_COMMISSION,),
@@ -162,6 +166,8 @@ def test_route_through_the_commission(world: World) -> None:
 
     assert events(f, app_id) == [
         ("create", "Jelgava focal point", "city", None, "draft", utc(2027, 3, 2, 8), ""),
+        ("upload_signed_form", "Jelgava focal point", "city", None, None, utc(2027, 3, 2, 8),
+         "signed-form.pdf"),
         ("submit", "Jelgava focal point", "city", "draft", "submitted", t1, ""),
         ("endorse", "LV Commission officer", "commission", "submitted", "forwarded", t2,
          "Endorsed, letter 12/2027"),
@@ -194,9 +200,9 @@ def test_direct_route_with_the_commissions_endorsement(world: World) -> None:
     t1, t2, t3 = utc(2027, 4, 30, 21, 59, 59), utc(2027, 6, 1), utc(2027, 9, 1)
 
     with pytest.raises(InvalidInput, match="endorsement"):
-        act(world, apps.submit_direct, city, app_id, now=t1, endorsement="  ")
+        act(world, submissions.submit_direct, city, app_id, now=t1, endorsement="  ")
     assert state(f, app_id) == "draft"
-    act(world, apps.submit_direct, city, app_id, now=t1, endorsement="CNFU letter 2027/44")
+    act(world, submissions.submit_direct, city, app_id, now=t1, endorsement="CNFU letter 2027/44")
     assert state(f, app_id) == "forwarded"
     assert mail_since(f, app_id) == {
         ("application_submitted_direct", NETWORK, (NETWORK,), (FR_COMMISSION,), "en"),
@@ -205,11 +211,11 @@ def test_direct_route_with_the_commissions_endorsement(world: World) -> None:
         ("application_acknowledged", LYON, (LYON,), (), lang("application_acknowledged", "fr")),
     }  # fmt: skip
 
-    act(world, apps.decide, INSTITUTE, app_id, "start_review", now=t2)
+    act(world, decisions.decide, INSTITUTE, app_id, "start_review", now=t2)
     mark = last_mail_id(f)
     with pytest.raises(InvalidInput, match="comment"):
-        act(world, apps.decide, INSTITUTE, app_id, "not_admit", now=t3)
-    act(world, apps.decide, INSTITUTE, app_id, "not_admit", now=t3, comment="Plan too vague")
+        act(world, decisions.decide, INSTITUTE, app_id, "not_admit", now=t3)
+    act(world, decisions.decide, INSTITUTE, app_id, "not_admit", now=t3, comment="Plan too vague")
     assert state(f, app_id) == "not_admitted"
     assert mail_since(f, app_id, mark) == {
         ("application_not_admitted", LYON, (LYON,), (FR_COMMISSION,),
@@ -219,6 +225,7 @@ def test_direct_route_with_the_commissions_endorsement(world: World) -> None:
     }  # fmt: skip
     assert [e[:5] for e in events(f, app_id)] == [
         ("create", "Lyon focal point", "city", None, "draft"),
+        ("upload_signed_form", "Lyon focal point", "city", None, None),
         ("submit_direct", "Lyon focal point", "city", "draft", "forwarded"),
         ("start_review", "UIL officer", "institute", "forwarded", "under_review"),
         ("not_admit", "UIL officer", "institute", "under_review", "not_admitted"),
@@ -244,21 +251,21 @@ def test_fourth_endorsement_in_one_call_is_refused(world: World) -> None:
     ids = [submitted(world, "Jelgava"), submitted(world, "Valmiera")]
     for city in extra:
         app_id = draft_as(world, city, IN_2027)
-        act(world, apps.submit, city, app_id, now=IN_2027)
+        act(world, submissions.submit, city, app_id, now=IN_2027)
         ids.append(app_id)
     for app_id in ids[:3]:
-        act(world, apps.endorse, LV, app_id, now=utc(2027, 5, 2))
+        act(world, submissions.endorse, LV, app_id, now=utc(2027, 5, 2))
     mark = last_mail_id(f)
     with pytest.raises(QuotaExceeded, match="Latvia has already endorsed 3 cities in call 2027"):
-        act(world, apps.endorse, LV, ids[3], now=utc(2027, 5, 3))
+        act(world, submissions.endorse, LV, ids[3], now=utc(2027, 5, 3))
     assert state(f, ids[3]) == "submitted"
     assert last_mail_id(f) == mark
     # withdrawing an endorsed application frees its slot
-    act(world, apps.decide, world.city("Jelgava"), ids[0], "withdraw", now=utc(2027, 5, 4))
-    act(world, apps.endorse, LV, ids[3], now=utc(2027, 5, 5))
+    act(world, decisions.decide, world.city("Jelgava"), ids[0], "withdraw", now=utc(2027, 5, 4))
+    act(world, submissions.endorse, LV, ids[3], now=utc(2027, 5, 5))
     assert state(f, ids[3]) == "forwarded"
     with f() as session:
-        assert apps.endorsements_used(session, _call_id(session, ids[3]), "LV") == 3
+        assert submissions.endorsements_used(session, _call_id(session, ids[3]), "LV") == 3
 
 
 def _call_id(session: Session, app_id: int) -> int:
@@ -270,32 +277,39 @@ def _call_id(session: Session, app_id: int) -> int:
 def test_direct_submissions_count_against_the_quota(world: World) -> None:
     riga, cesis = add_lv_city(world, "Riga"), add_lv_city(world, "Cesis")
     direct = world.draft("Jelgava", IN_2027)
-    act(world, apps.submit_direct, world.city("Jelgava"), direct, now=IN_2027, endorsement="L-1")
+    act(
+        world,
+        submissions.submit_direct,
+        world.city("Jelgava"),
+        direct,
+        now=IN_2027,
+        endorsement="L-1",
+    )
     for city in (riga, cesis):
         app_id = draft_as(world, city, IN_2027)
-        act(world, apps.submit_direct, city, app_id, now=IN_2027, endorsement="L-2")
+        act(world, submissions.submit_direct, city, app_id, now=IN_2027, endorsement="L-2")
     valmiera = submitted(world, "Valmiera")
     with pytest.raises(QuotaExceeded):
-        act(world, apps.endorse, LV, valmiera, now=utc(2027, 5, 2))
+        act(world, submissions.endorse, LV, valmiera, now=utc(2027, 5, 2))
     # a fourth direct submission is refused the same way
     liepaja = add_lv_city(world, "Liepaja")
     fourth = draft_as(world, liepaja, IN_2027)
     with pytest.raises(QuotaExceeded):
-        act(world, apps.submit_direct, liepaja, fourth, now=IN_2027, endorsement="L-4")
+        act(world, submissions.submit_direct, liepaja, fourth, now=IN_2027, endorsement="L-4")
     assert state(world.factory, fourth) == "draft"
     # another country's quota is untouched
     tartu = submitted(world, "Tartu")
-    act(world, apps.endorse, World.commission("EE"), tartu, now=utc(2027, 5, 2))
+    act(world, submissions.endorse, World.commission("EE"), tartu, now=utc(2027, 5, 2))
 
 
 def test_another_call_has_its_own_quota(world: World) -> None:
     extra = [add_lv_city(world, name) for name in ("Riga", "Cesis", "Liepaja")]
     for city in extra:
         app_id = draft_as(world, city, IN_2027)
-        act(world, apps.submit_direct, city, app_id, now=IN_2027, endorsement="L")
+        act(world, submissions.submit_direct, city, app_id, now=IN_2027, endorsement="L")
     in_2028 = utc(2028, 3, 10)
     app_id = submitted(world, "Jelgava", in_2028)
-    act(world, apps.endorse, LV, app_id, now=in_2028)
+    act(world, submissions.endorse, LV, app_id, now=in_2028)
     assert state(world.factory, app_id) == "forwarded"
 
 
@@ -312,9 +326,9 @@ def test_quota_of_an_admin_call(world: World) -> None:
     )
     now = utc(2031, 9, 2)
     first, second = submitted(world, "Jelgava", now), submitted(world, "Valmiera", now)
-    act(world, apps.endorse, LV, first, now=now)
+    act(world, submissions.endorse, LV, first, now=now)
     with pytest.raises(QuotaExceeded, match="endorsed 1 cities in call 2031-autumn"):
-        act(world, apps.endorse, LV, second, now=now)
+        act(world, submissions.endorse, LV, second, now=now)
 
 
 # --- deadlines, withdrawal, expiry --------------------------------------------------------
@@ -323,9 +337,9 @@ def test_quota_of_an_admin_call(world: World) -> None:
 def test_endorsing_after_the_commission_deadline_until_extended(world: World) -> None:
     app_id, on_time = submitted(world, "Jelgava"), submitted(world, "Valmiera")
     # 2027 deadline: 30 May 2027, 23:59:59 Europe/Berlin (summer time, UTC+2)
-    act(world, apps.endorse, LV, on_time, now=utc(2027, 5, 30, 21, 59, 59))
+    act(world, submissions.endorse, LV, on_time, now=utc(2027, 5, 30, 21, 59, 59))
     with pytest.raises(DeadlinePassed, match="30 May 2027 23:59:59 Europe/Berlin"):
-        act(world, apps.endorse, LV, app_id, now=utc(2027, 5, 30, 22))
+        act(world, submissions.endorse, LV, app_id, now=utc(2027, 5, 30, 22))
     assert state(world.factory, app_id) == "submitted"
     with pytest.raises(NotAllowed), transaction(world.factory) as session:
         calls.extend_call(session, LV, "2027", now=utc(2027, 6, 1), closes_on=date(2027, 6, 30))
@@ -333,7 +347,7 @@ def test_endorsing_after_the_commission_deadline_until_extended(world: World) ->
         calls.extend_call(
             session, ADMIN, "2027", now=utc(2027, 6, 1), commission_deadline=date(2027, 6, 15)
         )
-    act(world, apps.endorse, LV, app_id, now=utc(2027, 6, 15, 12))
+    act(world, submissions.endorse, LV, app_id, now=utc(2027, 6, 15, 12))
     assert state(world.factory, app_id) == "forwarded"
 
 
@@ -341,14 +355,14 @@ def test_endorsing_after_the_commission_deadline_until_extended(world: World) ->
 def test_withdrawal(world: World, stage: str) -> None:
     app_id = world.draft("Jelgava", IN_2027)
     if stage != "draft":
-        act(world, apps.submit, world.city("Jelgava"), app_id, now=IN_2027)
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=IN_2027)
     if stage in ("forwarded", "under_review"):
-        act(world, apps.endorse, LV, app_id, now=IN_2027)
+        act(world, submissions.endorse, LV, app_id, now=IN_2027)
     if stage == "under_review":
-        act(world, apps.decide, INSTITUTE, app_id, "start_review", now=IN_2027)
+        act(world, decisions.decide, INSTITUTE, app_id, "start_review", now=IN_2027)
     with pytest.raises(NotAllowed):
-        act(world, apps.decide, LV, app_id, "withdraw", now=IN_2027)
-    act(world, apps.decide, world.city("Jelgava"), app_id, "withdraw", now=utc(2027, 4, 1))
+        act(world, decisions.decide, LV, app_id, "withdraw", now=IN_2027)
+    act(world, decisions.decide, world.city("Jelgava"), app_id, "withdraw", now=utc(2027, 4, 1))
     assert state(world.factory, app_id) == "withdrawn"
     assert events(world.factory, app_id)[-1][:5] == (
         "withdraw",
@@ -365,12 +379,12 @@ def test_unsubmitted_draft_expires_after_the_window_closes(world: World) -> None
     app_id = world.draft("Jelgava", IN_2027)
     last_second = utc(2027, 4, 30, 21, 59, 59)  # 30 April 23:59:59 Europe/Berlin
     with pytest.raises(InvalidInput, match="can still be submitted until 2027-04-30"):
-        act(world, apps.decide, SYSTEM, app_id, "expire", now=last_second)
+        act(world, decisions.decide, SYSTEM, app_id, "expire", now=last_second)
     assert state(world.factory, app_id) == "draft"
     with pytest.raises(NotAllowed):
-        act(world, apps.decide, world.city("Jelgava"), app_id, "expire", now=utc(2027, 5, 2))
+        act(world, decisions.decide, world.city("Jelgava"), app_id, "expire", now=utc(2027, 5, 2))
     closed = last_second + timedelta(seconds=1)
-    act(world, apps.decide, SYSTEM, app_id, "expire", now=closed)
+    act(world, decisions.decide, SYSTEM, app_id, "expire", now=closed)
     assert state(world.factory, app_id) == "expired"
     assert events(world.factory, app_id)[-1] == (
         "expire",
@@ -386,8 +400,8 @@ def test_unsubmitted_draft_expires_after_the_window_closes(world: World) -> None
 def test_submission_window_edges_for_a_city(world: World) -> None:
     app_id = world.draft("Valmiera", IN_2027)
     with pytest.raises(OutsideWindow):
-        act(world, apps.submit, world.city("Valmiera"), app_id, now=utc(2027, 4, 30, 22))
-    act(world, apps.submit, world.city("Valmiera"), app_id, now=utc(2027, 4, 30, 21, 59, 59))
+        act(world, submissions.submit, world.city("Valmiera"), app_id, now=utc(2027, 4, 30, 22))
+    act(world, submissions.submit, world.city("Valmiera"), app_id, now=utc(2027, 4, 30, 21, 59, 59))
     assert state(world.factory, app_id) == "submitted"
 
 
@@ -400,10 +414,18 @@ def test_return_with_a_comment_and_resubmission(world: World) -> None:
     app_id = submitted(world, "Jelgava")
     for trigger in ("return_to_city", "decline"):
         with pytest.raises(InvalidInput, match="needs a comment"):
-            act(world, apps.decide, LV, app_id, trigger, now=utc(2027, 4, 3), comment=" ")
+            act(world, decisions.decide, LV, app_id, trigger, now=utc(2027, 4, 3), comment=" ")
     assert state(f, app_id) == "submitted"
     mark = last_mail_id(f)
-    act(world, apps.decide, LV, app_id, "return_to_city", now=utc(2027, 4, 3), comment="Add KPIs")
+    act(
+        world,
+        decisions.decide,
+        LV,
+        app_id,
+        "return_to_city",
+        now=utc(2027, 4, 3),
+        comment="Add KPIs",
+    )
     assert state(f, app_id) == "returned"
     assert {(m[0], m[1], m[2], m[3]) for m in mail_since(f, app_id, mark)} == {
         ("application_returned", JELGAVA, (JELGAVA,), (LV_COMMISSION,)),
@@ -421,20 +443,26 @@ def test_return_with_a_comment_and_resubmission(world: World) -> None:
             session, world.settings, city, app_id, now=utc(2027, 5, 10), motivation="With KPIs."
         )
     # a returned application may come back after the window, until the Commission deadline
-    act(world, apps.submit, city, app_id, now=utc(2027, 5, 10))
+    act(world, submissions.submit, city, app_id, now=utc(2027, 5, 10))
     assert state(f, app_id) == "submitted"
-    assert [e[0] for e in events(f, app_id)] == ["create", "submit", "return_to_city", "submit"]
-    assert events(f, app_id)[2][-1] == "Add KPIs"
-    act(world, apps.decide, LV, app_id, "decline", now=utc(2027, 5, 11), comment="Not now")
+    assert [e[0] for e in events(f, app_id)] == [
+        "create",
+        "upload_signed_form",
+        "submit",
+        "return_to_city",
+        "submit",
+    ]
+    assert events(f, app_id)[3][-1] == "Add KPIs"
+    act(world, decisions.decide, LV, app_id, "decline", now=utc(2027, 5, 11), comment="Not now")
     assert state(f, app_id) == "declined"
 
 
 def test_returned_application_cannot_come_back_after_the_deadline(world: World) -> None:
     app_id = submitted(world, "Jelgava")
-    act(world, apps.decide, LV, app_id, "return_to_city", now=utc(2027, 4, 3), comment="Fix")
+    act(world, decisions.decide, LV, app_id, "return_to_city", now=utc(2027, 4, 3), comment="Fix")
     with pytest.raises(DeadlinePassed, match="30 May 2027"):
-        act(world, apps.submit, world.city("Jelgava"), app_id, now=utc(2027, 5, 30, 22))
-    act(world, apps.decide, SYSTEM, app_id, "expire", now=utc(2027, 5, 30, 22))
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=utc(2027, 5, 30, 22))
+    act(world, decisions.decide, SYSTEM, app_id, "expire", now=utc(2027, 5, 30, 22))
     assert state(world.factory, app_id) == "expired"
 
 
@@ -466,7 +494,7 @@ def test_required_fields_at_submission(world: World) -> None:
         "Jelgava", IN_2027, motivation="", challenges={"governance": 4}, signed_by=""
     )
     with pytest.raises(InvalidInput) as refused:
-        act(world, apps.submit, world.city("Jelgava"), app_id, now=IN_2027)
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=IN_2027)
     message = str(refused.value)
     assert "motivation: required" in message
     assert "challenges: rate funding, partnerships, monitoring, inclusion" in message
@@ -496,7 +524,7 @@ def test_seed_2019_application_accepted_on_9_april(world: World) -> None:
             "Europe/Berlin",
         )
     app_id = world.draft("Jelgava", utc(2019, 4, 9, 8))
-    act(world, apps.submit, world.city("Jelgava"), app_id, now=utc(2019, 4, 9, 10))
+    act(world, submissions.submit, world.city("Jelgava"), app_id, now=utc(2019, 4, 9, 10))
     assert state(world.factory, app_id) == "submitted"
     with world.factory() as session:
         app = session.get(Application, app_id)
@@ -508,7 +536,7 @@ def test_seed_2019_application_refused_on_1_may(world: World) -> None:
     app_id = world.draft("Jelgava", utc(2019, 4, 9, 8))
     may_first = utc(2019, 4, 30, 22)  # 1 May 2019 00:00:00 in Berlin (UTC+2)
     with pytest.raises(OutsideWindow) as refused:
-        act(world, apps.submit, world.city("Jelgava"), app_id, now=may_first)
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=may_first)
     message = str(refused.value)
     assert "01 March 2019 to 30 April 2019" in message
     assert "Europe/Berlin" in message
@@ -520,4 +548,39 @@ def test_seed_2019_application_refused_on_1_may(world: World) -> None:
                 AuditEvent.subject_type == "application", AuditEvent.subject_id == app_id
             )
         )
-        assert audit_count == 1  # only the draft's creation
+        assert audit_count == 2  # only the draft's creation and its signed form
+
+
+def test_one_line_fields_refuse_line_breaks_from_every_entry(world: World) -> None:
+    """A signature or a user's name with CR/LF or control characters is refused at entry
+    (a name in an email header must stay on one line)."""
+    from workflow.services import users
+
+    jelgava = world.city("Jelgava")
+    app_id = world.draft("Jelgava", utc(2027, 3, 2, 9))
+    with pytest.raises(InvalidInput, match="signed_by"), transaction(world.factory) as session:
+        apps.update_draft(
+            session, world.settings, jelgava, app_id, now=utc(2027, 3, 2, 9),
+            signed_by="The Mayor\r\nBcc: someone@example.org",
+        )  # fmt: skip
+    with pytest.raises(InvalidInput, match="name"), transaction(world.factory) as session:
+        users.create_user(
+            session, ADMIN, email="x@example.org", name="Evil\nName", role="institute",
+            now=utc(2027, 3, 2, 9),
+        )  # fmt: skip
+
+
+def test_a_city_may_correspond_in_any_of_the_networks_languages(world: World) -> None:
+    """The seed's Latvian cities write in Latvian: the portal's form takes every language of
+    ``[network] languages``, and refuses one outside it."""
+    from web import actions
+
+    jelgava = world.city("Jelgava")
+    now = utc(2027, 3, 2, 9)
+    with transaction(world.factory) as session:
+        app = actions.save_application(
+            session, world.settings, jelgava, {"language": "lv"}, now=now
+        )
+        assert app.city.language == "lv"
+    with pytest.raises(InvalidInput, match="language"), transaction(world.factory) as session:
+        actions.save_application(session, world.settings, jelgava, {"language": "de"}, now=now)

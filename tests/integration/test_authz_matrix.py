@@ -20,12 +20,12 @@ from sqlalchemy import select
 from config.paths import uploads_folder
 from tests.e2e.clients import ACCOUNTS, Visitor, visitor
 from tests.e2e.live import Live, live_portal
-from web.uploads import store_signed_form
 from workflow.db import transaction, upgrade
 from workflow.models import City, Membership, Report, User
 from workflow.services import applications as apps
-from workflow.services import directory
+from workflow.services import directory, submissions, users
 from workflow.states import ReportState
+from workflow.uploads import store_signed_form
 
 ROLES = tuple(ACCOUNTS)
 PDF = b"%PDF-1.4\n%%EOF\n"
@@ -50,11 +50,9 @@ class Matrix:
 def _submitted(live: Live, city: City, actor_email: str | None = None) -> int:
     with transaction(live.factory) as session:
         if actor_email is None:
-            user = directory.create_user(
+            user = users.create_user(
                 session,
-                directory.actor_for(
-                    session.scalars(select(User).where(User.role == "admin")).one()
-                ),
+                users.actor_for(session.scalars(select(User).where(User.role == "admin")).one()),
                 email=f"{city.name.lower()}@example.org",
                 name=f"{city.name} focal point",
                 role="city",
@@ -62,8 +60,8 @@ def _submitted(live: Live, city: City, actor_email: str | None = None) -> int:
                 now=START,
             )
         else:
-            user = directory.user_by_email(session, actor_email)
-        actor = directory.actor_for(user)
+            user = users.user_by_email(session, actor_email)
+        actor = users.actor_for(user)
         app = apps.create_draft(
             session,
             live.settings,
@@ -84,7 +82,7 @@ def _submitted(live: Live, city: City, actor_email: str | None = None) -> int:
             folder=uploads_folder(live.settings),
             now=START,
         )
-        apps.submit(session, live.settings, actor, app.id, now=START)
+        submissions.submit(session, live.settings, actor, app.id, now=START)
         return app.id
 
 
@@ -95,7 +93,7 @@ def matrix(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Matrix]:
     upgrade(url)
     with live_portal(url, folder, START) as live:
         with transaction(live.factory) as session:
-            admin = directory.actor_for(directory.user_by_email(session, "admin@example.org"))
+            admin = users.actor_for(users.user_by_email(session, "admin@example.org"))
             ogre = directory.upsert_city(
                 session,
                 admin,

@@ -13,12 +13,12 @@ from workflow.db import transaction
 from workflow.errors import Conflict, InvalidInput, NotAllowed, OutsideWindow
 from workflow.models import Application, AuditEvent, Call
 from workflow.services import applications as apps
-from workflow.services import calls
+from workflow.services import calls, submissions
 
 
 def submit(world: World, app_id: int, now: datetime) -> None:
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city("Jelgava"), app_id, now=now)
+        submissions.submit(session, world.settings, world.city("Jelgava"), app_id, now=now)
 
 
 def test_default_call_generated_from_the_rule(world: World) -> None:
@@ -165,7 +165,7 @@ def test_extension_lets_cities_submit_later(world: World) -> None:
     app_id = world.draft("Jelgava", utc(2020, 3, 5))
     late = utc(2020, 6, 15)
     with pytest.raises(OutsideWindow), transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city("Jelgava"), app_id, now=late)
+        submissions.submit(session, world.settings, world.city("Jelgava"), app_id, now=late)
     with transaction(world.factory) as session:
         call = calls.extend_call(
             session, INSTITUTE, "2020", now=utc(2020, 4, 20), closes_on=date(2020, 6, 30)
@@ -178,7 +178,7 @@ def test_extension_lets_cities_submit_later(world: World) -> None:
     ):
         calls.extend_call(session, ADMIN, "2020", now=utc(2020, 4, 21), closes_on=date(2020, 5, 1))
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city("Jelgava"), app_id, now=late)
+        submissions.submit(session, world.settings, world.city("Jelgava"), app_id, now=late)
     with world.factory() as session:
         app = session.get(Application, app_id)
         assert app is not None and app.state == "submitted"

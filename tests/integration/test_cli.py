@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -41,6 +42,8 @@ def test_the_seed_route_by_command(gnlc: CliRunner) -> None:
     out = run(gnlc, "app", "new", "--as", "city:Jelgava", "--now", "2019-04-09", *FORM, "--json")
     app_id = json.loads(out)["id"]
     assert json.loads(out)["call"] == "2019"
+    signed = str(EXAMPLES / "signed-form.pdf")
+    run(gnlc, "app", "attach", str(app_id), signed, "--as", "city:Jelgava", "--now", "2019-04-09")
     run(gnlc, "app", "submit", str(app_id), "--as", "city:Jelgava", "--now", "2019-04-09")
     run(gnlc, "app", "endorse", str(app_id), "--as", "commission:LV", "--now", "2019-05-10")
     run(gnlc, "app", "start-review", str(app_id), "--as", "institute", "--now", "2019-06-01")
@@ -48,7 +51,8 @@ def test_the_seed_route_by_command(gnlc: CliRunner) -> None:
     shown = json.loads(run(gnlc, "app", "show", str(app_id), "--json"))
     assert shown["state"] == "admitted"
     assert [(e["action"], e["role"]) for e in shown["history"]] == [
-        ("create", "city"), ("submit", "city"), ("endorse", "commission"),
+        ("create", "city"), ("upload_signed_form", "city"), ("submit", "city"),
+        ("endorse", "commission"),
         ("start_review", "institute"), ("admit", "institute"),
     ]  # fmt: skip
     member = json.loads(run(gnlc, "member", "show", "Jelgava", "--count", "3", "--json"))
@@ -110,3 +114,83 @@ def test_calls_listed_with_status_at_now(gnlc: CliRunner) -> None:
     assert by_name["2019"]["closes_on"] == "2019-04-30"
     assert by_name["2019"]["commission_deadline"] == "2019-05-30"
     assert by_name["2020"]["status"] == "planned"
+
+
+def _leaves(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
+    subcommands = getattr(command, "commands", None)
+    if subcommands is None:
+        return [(path, command)]
+    return [leaf for name, sub in subcommands.items() for leaf in _leaves(sub, (*path, name))]
+
+
+def test_every_command_takes_now_and_reads_plainly() -> None:
+    import typer.main
+
+    root = typer.main.get_command(app)
+    leaves = _leaves(root)
+    assert len(leaves) > 30
+    for path, command in leaves:
+        options = {o for p in command.params for o in getattr(p, "opts", [])}
+        assert "--now" in options, " ".join(path)
+    submit = CliRunner().invoke(app, ["app", "submit", "--help"], env={"COLUMNS": "120"})
+    assert "APPLICATION_ID" in submit.output and "{application_id}" not in submit.output
+    assert "<bool>" not in CliRunner().invoke(app, ["sweep", "--help"]).output
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_now_after_the_command_means_what_it_means_before(gnlc: CliRunner) -> None:
+    # accepted by the lists that used to reject it, with the same meaning as gnlc --now
+    for args in (["outbox", "list"], ["member", "list"], ["report", "list"], ["city", "list"]):
+        run(gnlc, *args, "--now", "2019-04-09")
+    after = json.loads(run(gnlc, "call", "list", "--now", "2019-04-30", "--json"))
+    before = json.loads(run(gnlc, "--now", "2019-04-30", "call", "list", "--json"))
+    assert after == before
+
+
+def test_a_bare_date_is_noon_utc_for_the_cli_and_the_scheduler() -> None:
+    import run_scheduler
+    from cli.context import parse_now
+
+    assert parse_now("2027-03-05").isoformat() == "2027-03-05T12:00:00+00:00"
+    assert run_scheduler.parse_instant("2027-03-05") == parse_now("2027-03-05")
+    assert run_scheduler.parse_instant("2027-03-01T06:00:00Z").hour == 6
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_newcomers_findings(gnlc: CliRunner, tmp_path: Path) -> None:
+    missing = gnlc.invoke(app, ["app", "endorse", "1", "--as", "commission:XX"])
+    assert missing.exit_code == 1 and "`gnlc country list`" in missing.output
+    assert "number" not in missing.output
+    assert "Imported 1 city " in run(gnlc, "import", "cities", str(_one_city(tmp_path)))
+    bare = tmp_path / "bare.csv"
+    bare.write_text("country,name,contact_email\nLV,Ogre,dome@ogre.lv\n", encoding="utf-8")
+    refused = gnlc.invoke(app, ["import", "cities", str(bare)])
+    assert refused.exit_code == 1 and "contact_name" in refused.output
+    broken = tmp_path / "broken.csv"
+    broken.write_text(
+        "country,name,contact_email,contact_name,mayor_name,mayor_title\n"
+        'LV,"Tukums\nEvil",dome@tukums.lv,Office,Mayor Name,Mayor\n',
+        encoding="utf-8",
+    )
+    one_line = gnlc.invoke(app, ["import", "cities", str(broken)])
+    assert one_line.exit_code == 1 and "one line" in one_line.output
+
+
+def _one_city(tmp_path: Path) -> Path:
+    path = tmp_path / "one.csv"
+    path.write_text(
+        "country,name,contact_email,contact_name,mayor_name,mayor_title,language\n"
+        "LV,Ogre,dome@ogre.lv,Education Office,Egils Helmanis,Mayor,lv\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_new_database_is_created_in_the_data_folder_and_said(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    result = CliRunner().invoke(app, ["call", "list"], env={"GNLC_HOME": str(home)})
+    assert result.exit_code == 0, result.output
+    assert (home / "gnlc.db").exists()
+    assert f"Created a new database: {home / 'gnlc.db'}" in result.output
+    again = CliRunner().invoke(app, ["call", "list"], env={"GNLC_HOME": str(home)})
+    assert "Created a new database" not in again.output

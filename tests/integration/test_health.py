@@ -12,12 +12,13 @@ import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select, text, update
 
+from notifications.models import OutboxMessage
 from tests.conftest import utc
 from tests.e2e.live import Live, live_portal
 from tests.integration.email.conftest import enqueue_many
 from web.app import create_app
 from workflow.db import session_factory, transaction
-from workflow.models import Heartbeat, OutboxMessage
+from workflow.models import Heartbeat
 from workflow.scheduler import beat, heartbeat_limit, run_once
 
 START = utc(2027, 3, 2, 9)

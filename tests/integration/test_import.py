@@ -15,7 +15,8 @@ from tests.conftest import ADMIN, INSTITUTE, utc
 from workflow.db import transaction
 from workflow.errors import InvalidInput, NotAllowed
 from workflow.models import City, Country, Membership, Report
-from workflow.services import directory, memberships
+from workflow.services import directory, imports, memberships
+from workflow.services import reports as report_service
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 NOW = utc(2027, 12, 15)
@@ -38,13 +39,13 @@ def counts(factory: sessionmaker[Session]) -> tuple[int, int, int, int]:
 def test_import_the_example_files(factory: sessionmaker[Session], settings: Settings) -> None:
     ticks: list[int] = []
     with transaction(factory) as session:
-        countries = directory.import_countries(
+        countries = imports.import_countries(
             session, ADMIN, (EXAMPLES / "countries.csv").read_text(), now=NOW, progress=ticks.append
         )
-        cities = directory.import_cities(
+        cities = imports.import_cities(
             session, ADMIN, (EXAMPLES / "cities.csv").read_text(), now=NOW
         )
-        members = directory.import_members(
+        members = imports.import_members(
             session, settings, ADMIN, (EXAMPLES / "members.csv").read_text(), now=NOW
         )
     assert (countries.rows, countries.created) == (4, 4)
@@ -69,23 +70,23 @@ def test_import_the_example_files(factory: sessionmaker[Session], settings: Sett
             date(2027, 12, 15),
         )
         # admitted 2016: due 2018, 2020, ... 2028; only those from the import day on are owed
-        reports = memberships.reports_of(session, INSTITUTE, member.id)
+        reports = report_service.reports_of(session, INSTITUTE, member.id)
         assert [(r.due_on, r.state) for r in reports] == [(date(2028, 3, 31), "open")]
         assert memberships.due_dates(settings, member, 2) == [date(2028, 3, 31), date(2030, 3, 31)]
     # importing the same files again creates nothing new
     with transaction(factory) as session:
-        again = directory.import_members(
+        again = imports.import_members(
             session, settings, ADMIN, (EXAMPLES / "members.csv").read_text(), now=NOW
         )
         assert again.created == 0
-        assert directory.import_countries(session, ADMIN, COUNTRIES, now=NOW).created == 1
+        assert imports.import_countries(session, ADMIN, COUNTRIES, now=NOW).created == 1
     assert counts(factory) == (5, 4, 1, 1)
 
 
 def test_one_bad_country_row_imports_nothing(factory: sessionmaker[Session]) -> None:
     bad = COUNTRIES + "FR,France,,not-an-address,fr,Europe/Paris\nDE,Germany,,a@b.de,de,X/Y\n"
     with pytest.raises(InvalidInput) as error, transaction(factory) as session:
-        directory.import_countries(session, ADMIN, bad, now=NOW)
+        imports.import_countries(session, ADMIN, bad, now=NOW)
     message = str(error.value)
     assert "2 bad row(s), nothing imported" in message
     assert "line 4: commission_email: 'not-an-address'" in message
@@ -95,7 +96,7 @@ def test_one_bad_country_row_imports_nothing(factory: sessionmaker[Session]) -> 
 
 def test_one_bad_city_row_imports_nothing(factory: sessionmaker[Session]) -> None:
     with transaction(factory) as session:
-        directory.import_countries(session, ADMIN, COUNTRIES, now=NOW)
+        imports.import_countries(session, ADMIN, COUNTRIES, now=NOW)
     cities = (
         "country,name,contact_email,population\n"
         "LV,Jelgava,pasts@jelgava.lv,55000\n"
@@ -104,7 +105,7 @@ def test_one_bad_city_row_imports_nothing(factory: sessionmaker[Session]) -> Non
         "LV,Valmiera,info@valmiera.lv,twenty\n"
     )
     with pytest.raises(InvalidInput) as error, transaction(factory) as session:
-        directory.import_cities(session, ADMIN, cities, now=NOW)
+        imports.import_cities(session, ADMIN, cities, now=NOW)
     assert "line 4: country: no country 'XX'" in str(error.value)
     assert "line 5: population: 'twenty' is not a whole number" in str(error.value)
     assert counts(factory) == (2, 0, 0, 0)
@@ -114,7 +115,7 @@ def test_one_bad_member_row_imports_nothing(
     factory: sessionmaker[Session], settings: Settings
 ) -> None:
     with transaction(factory) as session:
-        directory.import_countries(session, ADMIN, COUNTRIES, now=NOW)
+        imports.import_countries(session, ADMIN, COUNTRIES, now=NOW)
     members = (
         "country,name,contact_email,admitted\n"
         "LV,Jelgava,pasts@jelgava.lv,2016\n"
@@ -124,7 +125,7 @@ def test_one_bad_member_row_imports_nothing(
         pytest.raises(InvalidInput, match=r"line 3: admitted: '2016-02-30'"),
         transaction(factory) as session,
     ):
-        directory.import_members(session, settings, ADMIN, members, now=NOW)
+        imports.import_members(session, settings, ADMIN, members, now=NOW)
     assert counts(factory) == (2, 0, 0, 0)
 
 
@@ -133,16 +134,16 @@ def test_missing_column_is_named(factory: sessionmaker[Session]) -> None:
         pytest.raises(InvalidInput, match=r"missing column.*commission_email"),
         transaction(factory) as session,
     ):
-        directory.import_countries(session, ADMIN, "code,name\nLV,Latvia\n", now=NOW)
+        imports.import_countries(session, ADMIN, "code,name\nLV,Latvia\n", now=NOW)
 
 
 def test_only_an_administrator_imports(factory: sessionmaker[Session], settings: Settings) -> None:
     with pytest.raises(NotAllowed), transaction(factory) as session:
-        directory.import_countries(session, INSTITUTE, COUNTRIES, now=NOW)
+        imports.import_countries(session, INSTITUTE, COUNTRIES, now=NOW)
     with pytest.raises(NotAllowed), transaction(factory) as session:
-        directory.import_cities(session, INSTITUTE, "country,name,contact_email\n", now=NOW)
+        imports.import_cities(session, INSTITUTE, "country,name,contact_email\n", now=NOW)
     with pytest.raises(NotAllowed), transaction(factory) as session:
-        directory.import_members(
+        imports.import_members(
             session, settings, INSTITUTE, "country,name,contact_email,admitted\n", now=NOW
         )
     assert counts(factory) == (0, 0, 0, 0)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from sqlalchemy import event, update
 
 from tests.conftest import ADMIN, INSTITUTE, World, utc
-from web import queries
+from workflow import views
 from workflow.db import transaction
+from workflow.errors import InvalidInput, NotFound
 from workflow.models import Membership
-from workflow.services import applications as apps
-from workflow.services import directory, memberships
+from workflow.services import directory, memberships, submissions
 
 
 def _members(world: World, count: int) -> list[int]:
@@ -39,18 +40,26 @@ def test_overdue_members_come_first_on_page_one_not_only_within_a_page(world: Wo
     late = ids[-3:]  # the last names alphabetically: a page of 10 by name would miss them
     with transaction(world.factory) as session:
         session.execute(update(Membership).where(Membership.id.in_(late)).values(state="overdue"))
+    now, s = utc(2027, 1, 11), world.settings
     with transaction(world.factory) as session:
-        first = memberships.list_members(session, INSTITUTE, limit=10)
+        first = views.member_lines(session, s, INSTITUTE, now, limit=10)
         assert [m.id for m in first[:3]] == late
-        assert memberships.count_members(session, INSTITUTE) == 30
+        assert views.count_members(session, INSTITUTE) == 30
         pages = [
-            memberships.list_members(session, INSTITUTE, limit=10, offset=o) for o in (0, 10, 20)
+            views.member_lines(session, s, INSTITUTE, now, limit=10, offset=o) for o in (0, 10, 20)
         ]
         everyone = [m.id for page in pages for m in page]
-        assert sorted(everyone) == sorted(ids)
+        assert everyone == late + [i for i in ids if i not in late]
+        assert [m.id for m in views.member_page(session, s, INSTITUTE, now, 1)[1]] == everyone
+        # one standing only: the filter and the order together
+        overdue = views.member_lines(session, s, INSTITUTE, now, state="overdue", offset=1)
+        assert [m.id for m in overdue] == late[1:]
+        assert views.count_members(session, INSTITUTE, state="overdue") == 3
 
 
-def test_member_rows_take_two_queries_and_show_the_next_due_date(world: World) -> None:
+def test_member_lines_take_three_selects_and_show_the_next_due_date(world: World) -> None:
+    # One GROUP BY of the standings, the members of the page, their reports: whatever the
+    # number of members (the pages, the API and the CLI all read members this way).
     _members(world, 25)
     statements: list[str] = []
     engine = world.factory.kw["bind"]
@@ -61,11 +70,12 @@ def test_member_rows_take_two_queries_and_show_the_next_due_date(world: World) -
     event.listen(engine, "before_cursor_execute", count)
     try:
         with world.factory() as session:
-            rows = queries.member_rows(session, world.settings, INSTITUTE, utc(2027, 1, 11))
+            rows = views.member_lines(session, world.settings, INSTITUTE, utc(2027, 1, 11))
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(rows) == 25
-    assert len(statements) <= 3
+    assert len([q for q in statements if q.lstrip().upper().startswith("SELECT")]) == 3
+    assert len(statements) <= 4  # and the BEGIN of the transaction
     # Admitted in 2025 and imported in January 2027: the first report owed is due 2027-03-31.
     assert {r.next_due for r in rows} == {date(2027, 3, 31)}
 
@@ -74,19 +84,35 @@ def test_the_queue_puts_what_waits_for_the_actor_first(world: World) -> None:
     now = utc(2027, 3, 5)
     ids = [world.draft(name, now) for name in ("Jelgava", "Valmiera")]
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city("Valmiera"), ids[1], now=now)
+        submissions.submit(session, world.settings, world.city("Valmiera"), ids[1], now=now)
     commission = world.commission("LV")
     with world.factory() as session:
-        rows = queries.queue(session, commission)
-        assert [r.app.id for r in rows] == [ids[1], ids[0]]
+        rows = views.queue_lines(session, commission)
+        assert [r.id for r in rows] == [ids[1], ids[0]]
         assert [t.trigger for t in rows[0].actions] == ["endorse", "return_to_city", "decline"]
         assert rows[0].quota_left == 3
-        assert queries.queue_size(session, commission) == 2
-        assert queries.queue(session, commission, limit=1, offset=1)[0].app.id == ids[0]
+        assert views.count_applications(session, commission) == 2
+        assert views.queue_lines(session, commission, limit=1, offset=1)[0].id == ids[0]
+        # the records' list in the same order, and newest first by default
+        waiting = views.list_applications(session, commission, order=views.WAITING)
+        assert [a.id for a in waiting] == [ids[1], ids[0]]
+        assert [a.id for a in views.list_applications(session, commission)] == sorted(ids)[::-1]
+        submitted = views.ApplicationFilter(state="submitted")
+        assert [r.id for r in views.queue_lines(session, commission, submitted)] == [ids[1]]
+
+
+def test_an_unknown_order_or_country_is_an_error_not_an_empty_list(world: World) -> None:
+    with world.factory() as session:
+        with pytest.raises(InvalidInput, match="newest or waiting"):
+            views.list_applications(session, INSTITUTE, order="oldest")
+        with pytest.raises(NotFound, match="XX"):
+            views.list_applications(session, INSTITUTE, views.ApplicationFilter(country="XX"))
+        with pytest.raises(NotFound, match="XX"):
+            views.list_cities(session, INSTITUTE, country="xx")
 
 
 def test_pages_are_clamped(world: World) -> None:
-    assert queries.page_of(0, 120).number == 1
-    assert queries.page_of(9, 120).number == 3
-    assert queries.page_of(2, 120).offset == 50
-    assert queries.page_of(1, 0).last == 1
+    assert views.page_of(0, 120).number == 1
+    assert views.page_of(9, 120).number == 3
+    assert views.page_of(2, 120).offset == 50
+    assert views.page_of(1, 0).last == 1

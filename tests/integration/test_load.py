@@ -56,7 +56,7 @@ from workflow.db import make_engine, session_factory, transaction
 from workflow.models import Application, AuditEvent, Call
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
-from workflow.services import directory
+from workflow.services import directory, users
 
 pytestmark = [pytest.mark.load, pytest.mark.slow]
 
@@ -124,7 +124,7 @@ def build_world(factory: sessionmaker[Session], settings: Settings) -> tuple[lis
                 now=now,
             )
             email = f"commission.{code.lower()}@load.example"
-            directory.create_user(
+            users.create_user(
                 session,
                 ADMIN,
                 email=email,
@@ -149,7 +149,7 @@ def build_world(factory: sessionmaker[Session], settings: Settings) -> tuple[lis
                     now=now,
                 )
                 email = f"city{number}.{code.lower()}@load.example"
-                directory.create_user(
+                users.create_user(
                     session,
                     ADMIN,
                     email=email,

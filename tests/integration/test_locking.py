@@ -20,6 +20,7 @@ from tests.conftest import World, utc
 from workflow.db import transaction
 from workflow.models import Application, AuditEvent
 from workflow.services import applications as apps
+from workflow.services import decisions, submissions
 from workflow.states import ApplicationState as A
 
 ROUNDS = 25
@@ -65,7 +66,7 @@ def test_a_city_cycling_drafts_and_a_neighbour_editing_its_draft_never_fail(
 ) -> None:
     s = world.settings
     jelgava, valmiera = world.city("Jelgava"), world.city("Valmiera")
-    edited = world.draft("Valmiera", NOW)  # also creates the calls before the race
+    edited = world.draft("Valmiera", NOW, signed=False)  # also creates the calls first
     cycled: list[int] = []
 
     def create_and_withdraw() -> None:
@@ -76,7 +77,7 @@ def test_a_city_cycling_drafts_and_a_neighbour_editing_its_draft_never_fail(
                 )
                 cycled.append(app.id)
             with transaction(world.factory) as session:
-                apps.decide(session, s, jelgava, cycled[-1], "withdraw", now=NOW)
+                decisions.decide(session, s, jelgava, cycled[-1], "withdraw", now=NOW)
 
     def edit() -> None:
         for number in range(ROUNDS):
@@ -109,7 +110,7 @@ def test_a_commission_endorsing_while_a_city_of_its_country_cycles_drafts_never_
     world.draft("Jelgava", NOW)  # the calls exist before the race
     with transaction(world.factory) as session:
         first = session.scalars(select(Application.id)).one()
-        apps.decide(session, s, jelgava, first, "withdraw", now=NOW)
+        decisions.decide(session, s, jelgava, first, "withdraw", now=NOW)
     endorsed: list[int] = []
 
     def create_and_withdraw() -> None:
@@ -120,24 +121,30 @@ def test_a_commission_endorsing_while_a_city_of_its_country_cycles_drafts_never_
                 )
                 app_id = app.id
             with transaction(world.factory) as session:
-                apps.decide(session, s, jelgava, app_id, "withdraw", now=NOW)
+                decisions.decide(session, s, jelgava, app_id, "withdraw", now=NOW)
 
     def submit_endorse_withdraw() -> None:
         for _ in range(ROUNDS):
             app_id = world.draft("Valmiera", NOW)
             with transaction(world.factory) as session:
-                apps.submit(session, s, valmiera, app_id, now=NOW)
+                submissions.submit(session, s, valmiera, app_id, now=NOW)
             with transaction(world.factory) as session:
-                apps.endorse(session, s, LV, app_id, now=NOW)
+                submissions.endorse(session, s, LV, app_id, now=NOW)
             endorsed.append(app_id)
             # Withdrawn, it frees its place in the quota for the next round.
             with transaction(world.factory) as session:
-                apps.decide(session, s, valmiera, app_id, "withdraw", now=NOW)
+                decisions.decide(session, s, valmiera, app_id, "withdraw", now=NOW)
 
     assert run_together(create_and_withdraw, submit_endorse_withdraw) == []
 
     assert len(endorsed) == ROUNDS
-    assert audit_actions(world, endorsed[-1]) == ["create", "submit", "endorse", "withdraw"]
+    assert audit_actions(world, endorsed[-1]) == [
+        "create",
+        "upload_signed_form",
+        "submit",
+        "endorse",
+        "withdraw",
+    ]
     with world.factory() as session:
         live = session.scalar(
             select(func.count(Application.id)).where(Application.state != A.WITHDRAWN.value)

@@ -29,11 +29,12 @@ from typer.testing import CliRunner
 from cli.main import app
 from config import Settings
 from notifications.dispatcher import dispatch
+from notifications.models import OutboxMessage
 from notifications.outbox import Status
 from tests.conftest import PG_ADMIN_URL, utc
 from tests.integration.email.conftest import RecordingHandler, enqueue_many, free_port
 from workflow.db import session_factory, transaction, upgrade
-from workflow.models import Heartbeat, OutboxMessage
+from workflow.models import Heartbeat
 from workflow.scheduler import Clock, heartbeat_limit, run_once, sweep_job
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -341,7 +342,7 @@ def test_doctor_names_each_problem_and_how_to_fix_it(
     assert failed == {"scheduler", "outbox", "sender", "secret key", "uploads"}
     assert "no sweep for" in str(checks["scheduler"]["message"])
     assert "start the scheduler" in str(checks["scheduler"]["message"])
-    assert "1 dead letter(s)" in str(checks["outbox"]["message"])
+    assert "1 dead letter," in str(checks["outbox"]["message"])
     assert "is a file, not a folder" in str(checks["sender"]["message"])
     assert "placeholder" in str(checks["secret key"]["message"])
     assert "gnlc secret" in str(checks["secret key"]["message"])
@@ -369,7 +370,7 @@ def test_doctor_never_creates_or_migrates_a_database(tmp_path: Path) -> None:
                            "GNLC_MAIL__MAILDIR": str(tmp_path / "mail")})  # fmt: skip
     assert code == 1
     message = str(checks["schema"]["message"])
-    assert "migration(s) missing: 0005" in message
+    assert "migrations missing: 0005" in message
     assert "0006" in message  # every missing migration is named, not only the first
     assert "run `gnlc db upgrade`" in str(checks["schema"]["message"])
     engine = create_engine(f"sqlite:///{behind}")

@@ -20,7 +20,7 @@ from workflow.db import transaction
 from workflow.errors import Conflict, QuotaExceeded, TransitionNotAllowed, WorkflowError
 from workflow.models import Application, AuditEvent
 from workflow.services import applications as apps
-from workflow.services import directory
+from workflow.services import decisions, directory, submissions
 from workflow.states import Role
 
 ROUNDS = 3
@@ -69,7 +69,7 @@ def one_winner(outcomes: list[Outcome], *losing: type[WorkflowError]) -> int:
 def submitted(world: World, city: str, now: datetime) -> tuple[int, int]:
     app_id = world.draft(city, now)
     with transaction(world.factory) as session:
-        app = apps.submit(session, world.settings, world.city(city), app_id, now=now)
+        app = submissions.submit(session, world.settings, world.city(city), app_id, now=now)
         return app.id, app.version
 
 
@@ -98,13 +98,18 @@ def test_commission_endorses_while_the_city_withdraws(world: World, round_: int)
     s, city = world.settings, world.city("Jelgava")
     outcomes = race(
         world,
-        lambda x: apps.endorse(x, s, LV, app_id, now=now, version=seen),
-        lambda x: apps.decide(x, s, city, app_id, "withdraw", now=now, version=seen),
+        lambda x: submissions.endorse(x, s, LV, app_id, now=now, version=seen),
+        lambda x: decisions.decide(x, s, city, app_id, "withdraw", now=now, version=seen),
     )
     winner = one_winner(outcomes, Conflict, TransitionNotAllowed)
     expected = ["forwarded", "withdrawn"][winner]
     assert app_state(world, app_id) == expected
-    assert transitions_of(world, app_id) == ["create", "submit", ["endorse", "withdraw"][winner]]
+    assert transitions_of(world, app_id) == [
+        "create",
+        "upload_signed_form",
+        "submit",
+        ["endorse", "withdraw"][winner],
+    ]
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
@@ -114,8 +119,8 @@ def test_two_commission_officers_endorse_the_same_application(world: World, roun
     s = world.settings
     outcomes = race(
         world,
-        lambda x: apps.endorse(x, s, LV, app_id, now=now),
-        lambda x: apps.endorse(x, s, LV_SECOND, app_id, now=now),
+        lambda x: submissions.endorse(x, s, LV, app_id, now=now),
+        lambda x: submissions.endorse(x, s, LV_SECOND, app_id, now=now),
     )
     one_winner(outcomes, Conflict, TransitionNotAllowed)
     assert app_state(world, app_id) == "forwarded"
@@ -136,7 +141,7 @@ def test_stale_version_is_a_conflict(world: World) -> None:
         pytest.raises(Conflict, match=f"you saw version {seen}") as error,
         transaction(world.factory) as session,
     ):
-        apps.submit(session, world.settings, city, app_id, now=now, version=seen)
+        submissions.submit(session, world.settings, city, app_id, now=now, version=seen)
     assert "Reload it" in str(error.value)
     assert app_state(world, app_id) == "draft"
     with pytest.raises(Conflict), transaction(world.factory) as session:
@@ -184,13 +189,15 @@ def test_last_quota_slot_goes_to_exactly_one_of_two_concurrent_endorsements(
                 challenges=dict.fromkeys(apps.CHALLENGES, 1),
                 signed_by="Mayor",
             )
-            apps.submit_direct(session, s, actor, draft.id, now=now, endorsement="letter")
+        world.attach(actor, draft.id, now)
+        with transaction(world.factory) as session:
+            submissions.submit_direct(session, s, actor, draft.id, now=now, endorsement="letter")
     first, _ = submitted(world, "Jelgava", now)
     second, _ = submitted(world, "Valmiera", now)
     outcomes = race(
         world,
-        lambda x: apps.endorse(x, s, LV, first, now=now),
-        lambda x: apps.endorse(x, s, LV_SECOND, second, now=now),
+        lambda x: submissions.endorse(x, s, LV, first, now=now),
+        lambda x: submissions.endorse(x, s, LV_SECOND, second, now=now),
     )
     winner = one_winner(outcomes, QuotaExceeded)
     assert {app_state(world, first), app_state(world, second)} == {"forwarded", "submitted"}
@@ -198,7 +205,7 @@ def test_last_quota_slot_goes_to_exactly_one_of_two_concurrent_endorsements(
     with world.factory() as session:
         call_id = session.scalar(select(Application.call_id).where(Application.id == first))
         assert call_id is not None
-        assert apps.endorsements_used(session, call_id, "LV") == 3
+        assert submissions.endorsements_used(session, call_id, "LV") == 3
         forwarded = session.scalar(
             select(func.count(Application.id)).where(Application.state == "forwarded")
         )

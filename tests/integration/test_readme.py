@@ -33,8 +33,9 @@ def test_the_readme_walkthrough_runs_and_says_what_it_promises(tmp_path: Path) -
     assert "Traceback" not in out
     for promise in (
         "Imported 4 countries",
-        "Imported 1 members",
+        "Imported 1 member ",
         "2018-03-31",
+        "the signed form signed-form.pdf (701 bytes) is on file",
         "call 2019: submitted",
         "call 2019: admitted",
         "2021-03-31",

@@ -1,19 +1,26 @@
-"""The set-based report reminders write exactly the rows the per-message path would."""
+"""The set-based report reminders write exactly the rows the per-message path would.
+
+Both read the occasion's row of notifications/table.py (recipients, context, key).
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date, datetime
 
 import pytest
 from sqlalchemy import select
 
+from notifications import reminders as mail_reminders
+from notifications import table
+from notifications.models import OutboxMessage
 from notifications.outbox import content, decode_context, rows_for
 from notifications.render import render
 from tests.conftest import INSTITUTE, World, utc
 from workflow import reminders
 from workflow.db import transaction
-from workflow.models import City, OutboxMessage
+from workflow.models import City
 from workflow.services import memberships
 from workflow.sweep import sweep
 
@@ -35,6 +42,18 @@ COMPARED = (
 def test_set_based_rows_equal_the_per_message_rows(
     world: World, when: datetime, occasion: str, escalated: bool
 ) -> None:
+    compare_paths(world, when, occasion, copies=2 if escalated else 1)
+
+
+def test_both_paths_follow_the_table_row(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Change the occasion's row (copy the Commission from the first reminder on): the
+    set-based and the per-message path both follow it, as they read the same row."""
+    row = table.REMINDERS["report_reminder"]
+    monkeypatch.setitem(table.REMINDERS, "report_reminder", replace(row, cc=("commission",)))
+    compare_paths(world, utc(2027, 3, 1, 8), "report_reminder", copies=2)
+
+
+def compare_paths(world: World, when: datetime, occasion: str, *, copies: int) -> None:
     for name in ("Jelgava", "Tartu", "Lyon"):  # languages lv, en, fr; three timezones
         with transaction(world.factory) as session:
             city = session.get(City, world.cities[name])
@@ -46,7 +65,9 @@ def test_set_based_rows_equal_the_per_message_rows(
     sweep(world.factory, world.settings, now=utc(2027, 1, 2))  # the obligations exist now
     with world.factory() as session:
         owed = list(
-            reminders.iter_report_reminders(session, world.settings, reminders.LocalDays(when, []))
+            mail_reminders.iter_report_reminders(
+                session, world.settings, reminders.LocalDays(when, [])
+            )
         )
     assert {o.occasion for o in owed} == {occasion}
     expected = {
@@ -54,7 +75,7 @@ def test_set_based_rows_equal_the_per_message_rows(
         for o in owed
         for row in rows_for(o, when, world.settings.mail.from_address, render_now=False)
     }
-    assert len(expected) == (6 if escalated else 3)
+    assert len(expected) == 3 * copies
     report = sweep(world.factory, world.settings, now=when)
     assert {m.key for m in report.messages if m.occasion == occasion} == set(expected)
     with world.factory() as session:

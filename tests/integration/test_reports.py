@@ -9,14 +9,15 @@ from datetime import date, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from notifications.models import OutboxMessage
 from tests.conftest import INSTITUTE, World, utc
 from workflow.actors import SYSTEM
 from workflow.db import transaction
 from workflow.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from workflow.machines import MEMBERSHIP, REPORT
-from workflow.models import AuditEvent, Membership, OutboxMessage, Report
-from workflow.services import applications as apps
-from workflow.services import memberships
+from workflow.models import AuditEvent, Membership, Report
+from workflow.services import decisions, memberships, submissions
+from workflow.services import reports as report_service
 from workflow.services.common import fire
 
 NETWORK = "learningcities@unesco.org"
@@ -29,10 +30,10 @@ def admit(world: World, city: str, year: int, on: datetime) -> int:
     now = utc(year, 3, 10)
     app_id = world.draft(city, now)
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city(city), app_id, now=now)
-        apps.endorse(session, world.settings, LV, app_id, now=now)
-        apps.decide(session, world.settings, INSTITUTE, app_id, "start_review", now=now)
-        apps.decide(session, world.settings, INSTITUTE, app_id, "admit", now=on)
+        submissions.submit(session, world.settings, world.city(city), app_id, now=now)
+        submissions.endorse(session, world.settings, LV, app_id, now=now)
+        decisions.decide(session, world.settings, INSTITUTE, app_id, "start_review", now=now)
+        decisions.decide(session, world.settings, INSTITUTE, app_id, "admit", now=on)
     with world.factory() as session:
         return session.scalars(
             select(Membership.id).where(Membership.application_id == app_id)
@@ -87,7 +88,7 @@ def test_seed_timeline_member_admitted_2016(world: World) -> None:
             date(2024, 3, 31),
         ]
         # nothing is owed at admission: the first report is almost two years away
-        assert memberships.reports_of(session, INSTITUTE, membership_id) == []
+        assert report_service.reports_of(session, INSTITUTE, membership_id) == []
     # the obligation appears 120 days ahead (open_days_before), not a day earlier
     assert ensure(world, membership_id, date(2017, 11, 30)) == []
     assert ensure(world, membership_id, date(2017, 12, 1)) == [date(2018, 3, 31)]
@@ -104,7 +105,7 @@ def test_admission_creates_the_first_obligation_once_the_lead_time_is_reached(
     world.settings = custom
     membership_id = admit(world, "Jelgava", 2027, utc(2027, 12, 15))
     with world.factory() as session:
-        reports = memberships.reports_of(session, INSTITUTE, membership_id)
+        reports = report_service.reports_of(session, INSTITUTE, membership_id)
         assert [(r.due_on, r.state, r.late) for r in reports] == [
             (date(2028, 3, 31), "open", False)
         ]
@@ -132,9 +133,9 @@ def test_on_time_and_late_submission_accept_and_return(world: World) -> None:
     # 31 March 2029 23:59:59 in Riga (summer time since 25 March, UTC+3) is 20:59:59 UTC
     on_time = utc(2029, 3, 31, 20, 59, 59)
     with pytest.raises(InvalidInput, match="summary"), transaction(f) as session:
-        memberships.submit_report(session, world.settings, city, rid, now=on_time, summary=" ")
+        report_service.submit_report(session, world.settings, city, rid, now=on_time, summary=" ")
     with transaction(f) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session, world.settings, city, rid, now=on_time, summary="Festival held."
         )
     report = load_report(world, rid)
@@ -151,14 +152,14 @@ def test_on_time_and_late_submission_accept_and_return(world: World) -> None:
         }
 
     with pytest.raises(NotAllowed), transaction(f) as session:
-        memberships.review_report(session, world.settings, city, rid, "accept", now=on_time)
+        report_service.review_report(session, world.settings, city, rid, "accept", now=on_time)
     with pytest.raises(InvalidInput, match="comment"), transaction(f) as session:
-        memberships.review_report(
+        report_service.review_report(
             session, world.settings, INSTITUTE, rid, "return_for_revision", now=on_time
         )
     returned_at = utc(2029, 4, 10)
     with transaction(f) as session:
-        memberships.review_report(
+        report_service.review_report(
             session,
             world.settings,
             INSTITUTE,
@@ -171,13 +172,13 @@ def test_on_time_and_late_submission_accept_and_return(world: World) -> None:
     # the revision comes after the due date: it is recorded as late
     resubmitted = on_time + timedelta(days=20)
     with transaction(f) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session, world.settings, city, rid, now=resubmitted, summary="With figures."
         )
     report = load_report(world, rid)
     assert (report.state, report.late) == ("submitted", True)
     with transaction(f) as session:
-        memberships.review_report(
+        report_service.review_report(
             session, world.settings, INSTITUTE, rid, "accept", now=utc(2029, 5, 1)
         )
     assert load_report(world, rid).state == "accepted"
@@ -195,7 +196,7 @@ def test_on_time_and_late_submission_accept_and_return(world: World) -> None:
         ).all()
         assert recipients == [JELGAVA]
     with pytest.raises(TransitionNotAllowed), transaction(f) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session, world.settings, city, rid, now=utc(2029, 5, 2), summary="again"
         )
 
@@ -205,7 +206,7 @@ def test_late_report_one_second_after_the_deadline(world: World) -> None:
     ensure(world, membership_id, date(2029, 1, 1))
     rid = report_id(world, membership_id, date(2029, 3, 31))
     with transaction(world.factory) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session,
             world.settings,
             world.city("Jelgava"),
@@ -239,7 +240,7 @@ def test_membership_restored_after_a_late_report(world: World) -> None:
     assert load_membership(world, membership_id).state == "overdue"
     late = utc(2029, 6, 1)
     with transaction(f) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session, world.settings, world.city("Jelgava"), rid, now=late, summary="Sorry."
         )
     membership = load_membership(world, membership_id)
@@ -282,7 +283,7 @@ def test_membership_removed_and_reinstated(world: World) -> None:
         )
     rid = report_id(world, membership_id, date(2029, 3, 31))
     with pytest.raises(InvalidInput, match="removed"), transaction(f) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session, world.settings, world.city("Jelgava"), rid, now=utc(2030, 1, 2), summary="s"
         )
     with transaction(f) as session:

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
 from cli.main import app
+from notifications.models import OutboxMessage
 from tests.conftest import ADMIN, INSTITUTE, World, utc
 from workflow.db import transaction
-from workflow.models import AuditEvent, Call, City, OutboxMessage, Report
+from workflow.models import AuditEvent, Call, City, Report
 from workflow.scheduler import build_scheduler
 from workflow.services import directory, memberships
 

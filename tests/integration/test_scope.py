@@ -10,13 +10,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from notifications.models import OutboxMessage
 from tests.conftest import ADMIN, INSTITUTE, World, utc
+from workflow import views
 from workflow.actors import Actor
 from workflow.db import transaction
 from workflow.errors import NotAllowed
-from workflow.models import Application, AuditEvent, Membership, OutboxMessage, Report
+from workflow.models import Application, AuditEvent, Membership, Report
 from workflow.services import applications as apps
-from workflow.services import directory, memberships
+from workflow.services import decisions, directory, memberships, submissions
+from workflow.services import reports as report_service
 from workflow.states import Role
 
 NOW = utc(2027, 3, 2, 9)
@@ -44,7 +47,7 @@ def refused(world: World, action: Callable[[Session], object], match: str | None
 def submitted(world: World, city: str) -> int:
     app_id = world.draft(city, NOW)
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city(city), app_id, now=NOW)
+        submissions.submit(session, world.settings, world.city(city), app_id, now=NOW)
     return app_id
 
 
@@ -52,25 +55,28 @@ def test_city_cannot_act_on_another_citys_application(world: World) -> None:
     s, valmiera = world.settings, world.city("Valmiera")
     draft = world.draft("Jelgava", NOW)
     other = "belongs to another city"
-    refused(world, lambda x: apps.submit(x, s, valmiera, draft, now=NOW), other)
-    refused(world, lambda x: apps.submit_direct(x, s, valmiera, draft, now=NOW, endorsement="E"))
-    refused(world, lambda x: apps.decide(x, s, valmiera, draft, "withdraw", now=NOW), other)
+    refused(world, lambda x: submissions.submit(x, s, valmiera, draft, now=NOW), other)
+    refused(
+        world,
+        lambda x: submissions.submit_direct(x, s, valmiera, draft, now=NOW, endorsement="E"),
+    )
+    refused(world, lambda x: decisions.decide(x, s, valmiera, draft, "withdraw", now=NOW), other)
     refused(world, lambda x: apps.update_draft(x, s, valmiera, draft, now=NOW, motivation="m"))
     refused(world, lambda x: apps.get_application(x, valmiera, draft), other)
     refused(world, lambda x: apps.history(x, valmiera, draft), other)
     # a city from another country is refused the same way
-    refused(world, lambda x: apps.submit(x, s, world.city("Lyon"), draft, now=NOW), other)
+    refused(world, lambda x: submissions.submit(x, s, world.city("Lyon"), draft, now=NOW), other)
 
 
 def test_commission_cannot_act_on_another_countrys_application(world: World) -> None:
     s, estonia = world.settings, World.commission("EE")
     app_id = submitted(world, "Jelgava")
     other = "another country; your Commission acts only for EE"
-    refused(world, lambda x: apps.endorse(x, s, estonia, app_id, now=NOW), other)
+    refused(world, lambda x: submissions.endorse(x, s, estonia, app_id, now=NOW), other)
     for trigger in ("return_to_city", "decline"):
         refused(
             world,
-            lambda x, t=trigger: apps.decide(x, s, estonia, app_id, t, now=NOW, comment="c"),  # type: ignore[misc]
+            lambda x, t=trigger: decisions.decide(x, s, estonia, app_id, t, now=NOW, comment="c"),  # type: ignore[misc]
             other,
         )
     refused(world, lambda x: apps.get_application(x, estonia, app_id), other)
@@ -80,12 +86,16 @@ def test_wrong_roles_are_refused(world: World) -> None:
     s = world.settings
     app_id = submitted(world, "Jelgava")
     jelgava, latvia = world.city("Jelgava"), World.commission("LV")
-    refused(world, lambda x: apps.endorse(x, s, jelgava, app_id, now=NOW), "National Commission")
-    refused(world, lambda x: apps.decide(x, s, latvia, app_id, "start_review", now=NOW))
-    refused(world, lambda x: apps.decide(x, s, ADMIN, app_id, "decline", now=NOW, comment="c"))
+    refused(
+        world,
+        lambda x: submissions.endorse(x, s, jelgava, app_id, now=NOW),
+        "National Commission",
+    )
+    refused(world, lambda x: decisions.decide(x, s, latvia, app_id, "start_review", now=NOW))
+    refused(world, lambda x: decisions.decide(x, s, ADMIN, app_id, "decline", now=NOW, comment="c"))
     draft = world.draft("Valmiera", NOW)
-    refused(world, lambda x: apps.submit(x, s, INSTITUTE, draft, now=NOW), "Only the city")
-    refused(world, lambda x: apps.submit(x, s, latvia, draft, now=NOW), "Only the city")
+    refused(world, lambda x: submissions.submit(x, s, INSTITUTE, draft, now=NOW), "Only the city")
+    refused(world, lambda x: submissions.submit(x, s, latvia, draft, now=NOW), "Only the city")
     refused(world, lambda x: apps.create_draft(x, s, INSTITUTE, now=NOW), "Only city")
     refused(world, lambda x: apps.create_draft(x, s, latvia, now=NOW), "Only city")
 
@@ -104,27 +114,37 @@ def test_city_cannot_touch_another_citys_report_or_membership(world: World) -> N
     later = utc(2028, 3, 1)
     refused(
         world,
-        lambda x: memberships.submit_report(x, s, valmiera, rid, now=later, summary="mine"),
+        lambda x: report_service.submit_report(x, s, valmiera, rid, now=later, summary="mine"),
         "belongs to another city",
     )
-    refused(world, lambda x: memberships.get_report(x, tartu_commission, rid))
+    refused(world, lambda x: report_service.get_report(x, tartu_commission, rid))
     refused(
         world,
         lambda x: memberships.change_membership(
             x, s, valmiera, membership_id, "withdraw", now=later
         ),
     )
-    refused(world, lambda x: memberships.reports_of(x, valmiera, membership_id))
+    refused(world, lambda x: report_service.reports_of(x, valmiera, membership_id))
     with world.factory() as session:
         report = session.get(Report, rid)
         assert report is not None and report.state == "open" and report.summary == ""
         membership = session.get(Membership, membership_id)
         assert membership is not None and membership.state == "active"
-        assert memberships.list_members(session, valmiera) == []
-        assert [m.id for m in memberships.list_members(session, world.city("Jelgava"))] == [
-            membership_id
-        ]
-        assert memberships.list_members(session, tartu_commission) == []
+
+        def members(actor: Actor) -> list[int]:
+            return [m.id for m in views.member_lines(session, s, actor, later)]
+
+        def reports(actor: Actor) -> list[int]:
+            return [r.id for r in views.list_reports(session, actor)]
+
+        assert members(valmiera) == [] and reports(valmiera) == []
+        assert members(world.city("Jelgava")) == [membership_id]
+        assert reports(world.city("Jelgava")) == [rid]
+        assert members(tartu_commission) == [] and reports(tartu_commission) == []
+        assert members(World.commission("LV")) == [membership_id]
+        assert reports(World.commission("LV")) == reports(INSTITUTE) == [rid]
+        assert views.count_members(session, valmiera) == 0
+        assert views.count_members(session, World.commission("LV")) == 1
 
 
 def test_lists_show_only_what_the_actor_may_see(world: World) -> None:
@@ -132,7 +152,10 @@ def test_lists_show_only_what_the_actor_may_see(world: World) -> None:
     with world.factory() as session:
 
         def seen(actor: Actor) -> set[int]:
-            return {a.id for a in apps.list_applications(session, actor)}
+            found = {a.id for a in views.list_applications(session, actor)}
+            lines = {a.id for a in views.queue_lines(session, actor, limit=100)}
+            assert lines == found and views.count_applications(session, actor) == len(found)
+            return found
 
         assert seen(world.city("Jelgava")) == {ids["Jelgava"]}
         assert seen(world.city("Lyon")) == {ids["Lyon"]}
@@ -143,9 +166,17 @@ def test_lists_show_only_what_the_actor_may_see(world: World) -> None:
         assert seen(ADMIN) == set(ids.values())
         # a filter cannot widen the scope
         jelgava = world.city("Jelgava")
-        assert {a.id for a in apps.list_applications(session, jelgava, country="EE")} == set()
+        estonia = views.ApplicationFilter(country="EE")
+        france = views.ApplicationFilter(country="FR")
+        assert views.list_applications(session, jelgava, estonia) == []
         latvia = World.commission("LV")
-        assert apps.list_applications(session, latvia, country="FR") == []
+        assert views.list_applications(session, latvia, france) == []
+        assert views.queue_lines(session, latvia, france) == []
+        # cities: a city sees itself, a Commission its country's, the Institute all
+        assert [c.name for c in views.list_cities(session, jelgava)] == ["Jelgava"]
+        assert [c.name for c in views.list_cities(session, latvia)] == ["Jelgava", "Valmiera"]
+        assert len(views.list_cities(session, INSTITUTE)) == 4
+        assert views.list_cities(session, latvia, country="EE") == []
 
 
 def test_actor_needs_a_scope() -> None:

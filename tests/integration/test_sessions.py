@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from cli.main import app as gnlc
 from config import load_settings
 from config.paths import demo_key_file
+from notifications.models import OutboxMessage
 from tests.conftest import ADMIN
 from tests.e2e.clients import csrf_of
 from tests.e2e.live import Live, live_portal
@@ -28,8 +29,8 @@ from web import sessions
 from web.app import create_app
 from web.demo import PASSWORD
 from workflow.db import transaction
-from workflow.models import OutboxMessage, User, UserSession
-from workflow.services import directory
+from workflow.models import User, UserSession
+from workflow.services import users
 
 START = datetime(2027, 3, 10, 9, tzinfo=UTC)
 GOOD_KEY = "k" * 40
@@ -197,7 +198,7 @@ def test_deactivation_and_a_change_of_role_end_every_session(live: Live) -> None
     bystander, _ = api_client(live, "institute@example.org")
     later = START + timedelta(minutes=1)
     with transaction(live.factory) as session:
-        directory.change_user(session, ADMIN, "lyon@example.org", active=False, now=later)
+        users.change_user(session, ADMIN, "lyon@example.org", active=False, now=later)
     assert not signed_in_page(lyon)
     assert lyon_api.get("/api/v1/me").status_code == 401
     assert {r.revoked_at for r in rows_of(live, "lyon@example.org")} == {later}
@@ -222,7 +223,7 @@ def test_deactivation_and_a_change_of_role_end_every_session(live: Live) -> None
     assert refused.status_code == 401
     # Changing nothing ends nothing.
     with transaction(live.factory) as session:
-        directory.change_user(session, ADMIN, "institute@example.org", now=later)
+        users.change_user(session, ADMIN, "institute@example.org", now=later)
     assert bystander.get("/api/v1/me").status_code == 200
     for c in (lyon, lyon_api, fr, fr_api, again, bystander):
         c.close()
@@ -235,7 +236,7 @@ def test_no_token_signs_in_an_inactive_or_password_less_user(live: Live) -> None
         session.get(User, user_id(live, "valmiera@example.org")).active = False  # type: ignore[union-attr]
     assert client.get("/api/v1/me").status_code == 401
     with transaction(live.factory) as session:
-        user = directory.create_user(
+        user = users.create_user(
             session, ADMIN, email="new@example.org", name="New", role="admin", now=START
         )
         api = sessions.start(session, live.settings, user.id, sessions.API, now=START)
@@ -263,7 +264,7 @@ def test_no_token_signs_in_an_inactive_or_password_less_user(live: Live) -> None
 
 def test_a_token_forged_with_a_known_key_is_refused(live: Live) -> None:
     with transaction(live.factory) as session:
-        user = directory.create_user(
+        user = users.create_user(
             session, ADMIN, email="new@example.org", name="New", role="admin", now=START
         )
     # The old format: the placeholder key, the user's id and the fingerprint of no password.

@@ -31,7 +31,7 @@ from web.signin import STALE, SignedIn, Transactions, attempt, dummy_hash
 from workflow.db import make_engine, session_factory, transaction
 from workflow.models import User
 from workflow.services import applications as apps
-from workflow.services import directory
+from workflow.services import users
 from workflow.states import Role
 
 NOW = utc(2027, 3, 10, 9)
@@ -76,7 +76,7 @@ def wide_engine(db_url: str) -> Iterator[Engine]:
 def db(wide_engine: Engine) -> sessionmaker[Session]:
     factory = session_factory(wide_engine)
     with transaction(factory) as session:
-        directory.create_user(
+        users.create_user(
             session,
             ADMIN,
             email=REAL,
@@ -229,11 +229,11 @@ def test_unknown_inactive_and_passwordless_accounts_still_run_argon2(
     db: sessionmaker[Session], settings: Settings
 ) -> None:
     with transaction(db) as session:
-        directory.create_user(
+        users.create_user(
             session, ADMIN, email="invited@example.org", name="Invited", role=Role.INSTITUTE,
             now=NOW,
         )  # fmt: skip
-        directory.create_user(
+        users.create_user(
             session, ADMIN, email="gone@example.org", name="Gone", role=Role.INSTITUTE,
             password_hash=real_hash(), now=NOW,
         )  # fmt: skip

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from notifications.models import OutboxMessage
 from notifications.outbox import content, decode_context, encode_context
 from notifications.recipients import Recipient
 from notifications.render import render
@@ -23,11 +24,9 @@ from workflow.models import (
     City,
     Country,
     Membership,
-    OutboxMessage,
     Report,
 )
-from workflow.services import applications as apps
-from workflow.services import calls, memberships
+from workflow.services import calls, memberships, submissions
 from workflow.sweep import sweep
 
 LV_C, EE_C, FR_C = "office@unesco.lv", "unesco@unesco.ee", "cnfu@unesco.fr"
@@ -159,7 +158,7 @@ def test_report_overdue_at_local_midnight_across_summer_time(world: World) -> No
 
 def test_state_changes_go_through_the_tables_with_audit_events(world: World) -> None:
     member = import_member(world, "Lyon", date(2025, 1, 1), utc(2027, 1, 1))
-    draft = world.draft("Jelgava", utc(2027, 3, 2))
+    draft = world.draft("Jelgava", utc(2027, 3, 2), signed=False)  # version 1: a fresh draft
     sweep(world.factory, world.settings, now=utc(2027, 5, 1, 6))
     sweep(world.factory, world.settings, now=utc(2028, 4, 1, 6))  # past 365 days of grace
     with world.factory() as session:
@@ -217,7 +216,9 @@ def test_commission_reminder_lists_pending_applications_per_commission(world: Wo
     for city in ("Jelgava", "Valmiera", "Lyon"):
         app_id = world.draft(city, utc(2027, 3, 2))
         with transaction(world.factory) as session:
-            apps.submit(session, world.settings, world.city(city), app_id, now=utc(2027, 3, 3))
+            submissions.submit(
+                session, world.settings, world.city(city), app_id, now=utc(2027, 3, 3)
+            )
         ids.append(app_id)
     report = sweep(world.factory, world.settings, now=utc(2027, 5, 25, 6))  # d-7 was 23 May
     reminders = [m for m in report.messages if m.occasion == "commission_reminder"]

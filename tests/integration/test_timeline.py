@@ -3,7 +3,7 @@
 The world of ``tests/conftest.py`` (Latvia, Estonia, France; Jelgava, Valmiera, Tartu,
 Lyon) lives from 1 January 2027 to 31 December 2031 with the default settings. The sweep
 runs every day at 06:00 UTC; people act at 10:00 UTC on the days listed in ``ACTIONS``.
-``EXPECTED`` was derived by hand from DOMAIN.md and ``config/defaults.toml`` (calls open
+``EXPECTED`` was derived by hand from docs/domain.md and ``config/defaults.toml`` (calls open
 1 March, close 30 April, Commission deadline 30 days later; draft reminders 14 and 3 days
 before the close; Commission reminders 7 and 1 days before its deadline; reports due
 31 March two years after admission and every two years; reminders 60, 30, 7, 1 days
@@ -21,12 +21,13 @@ import pytest
 from sqlalchemy import select
 
 from notifications.dispatcher import dispatch
+from notifications.models import OutboxMessage
 from notifications.senders import MemorySender
 from tests.conftest import INSTITUTE, World, utc
 from workflow.db import transaction
-from workflow.models import Application, City, Membership, OutboxMessage, Report
-from workflow.services import applications as apps
-from workflow.services import memberships
+from workflow.models import Application, City, Membership, Report
+from workflow.services import decisions, memberships, submissions
+from workflow.services import reports as report_service
 from workflow.states import MembershipState
 from workflow.sweep import sweep
 
@@ -185,7 +186,7 @@ def _application(world: World, city: str, state: str) -> int:
 def _submit_report(world: World, city: str, due: date, now: datetime) -> None:
     report_id = _report_id(world, city, due)
     with transaction(world.factory) as session:
-        memberships.submit_report(
+        report_service.submit_report(
             session, world.settings, world.city(city), report_id, now=now, summary="Progress."
         )
 
@@ -202,16 +203,16 @@ def _import(world: World, city: str, admitted: date, now: datetime) -> None:
 def _submit(world: World, city: str, now: datetime) -> None:
     app_id = _application(world, city, "draft")
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city(city), app_id, now=now)
+        submissions.submit(session, world.settings, world.city(city), app_id, now=now)
 
 
 def _decide(world: World, city: str, state: str, trigger: str, now: datetime) -> None:
     app_id = _application(world, city, state)
     with transaction(world.factory) as session:
         if trigger == "endorse":
-            apps.endorse(session, world.settings, World.commission("LV"), app_id, now=now)
+            submissions.endorse(session, world.settings, World.commission("LV"), app_id, now=now)
         elif trigger == "return_to_city":
-            apps.decide(
+            decisions.decide(
                 session,
                 world.settings,
                 World.commission("LV"),
@@ -221,7 +222,7 @@ def _decide(world: World, city: str, state: str, trigger: str, now: datetime) ->
                 comment="Please add the budget.",
             )
         else:
-            apps.decide(session, world.settings, INSTITUTE, app_id, trigger, now=now)
+            decisions.decide(session, world.settings, INSTITUTE, app_id, trigger, now=now)
 
 
 Action = Callable[[World, datetime], None]

@@ -20,15 +20,14 @@ from config.paths import uploads_folder
 from tests.conftest import World, utc
 from tests.e2e.clients import visitor
 from tests.e2e.live import live_portal
-from web.models import UploadedFile
-from web.uploads import (
+from workflow.db import retried, transaction
+from workflow.models import Application, UploadedFile
+from workflow.uploads import (
     UploadNotStored,
     UploadQuotaExceeded,
     UploadRefused,
     store_signed_form,
 )
-from workflow.db import retried, transaction
-from workflow.models import Application
 
 NOW = utc(2027, 3, 10, 9)
 SIZE = 200_000  # 0.2 MB
@@ -76,7 +75,7 @@ def test_replacing_keeps_the_configured_versions_and_deletes_older_files(
 ) -> None:
     kept = world.settings.web.upload_versions_kept
     assert kept == 2  # the shipped default; the test reads it rather than assuming more
-    app_id = world.draft("Jelgava", NOW)
+    app_id = world.draft("Jelgava", NOW, signed=False)
     names = [upload(world, app_id, pdf(n), folder) for n in range(6)]
 
     stored = rows(world)
@@ -94,7 +93,7 @@ def test_replacing_keeps_the_configured_versions_and_deletes_older_files(
 
 def test_no_earlier_versions_kept_when_set_to_zero(world: World, folder: Path) -> None:
     world.settings = world.settings.with_overrides(web={"upload_versions_kept": 0})
-    app_id = world.draft("Jelgava", NOW)
+    app_id = world.draft("Jelgava", NOW, signed=False)
     names = [upload(world, app_id, pdf(n), folder) for n in range(3)]
     assert [r.stored_name for r in rows(world)] == names[-1:]
     assert on_disk(folder) == {names[-1]}
@@ -107,8 +106,8 @@ def test_the_city_quota_counts_every_stored_file_and_refuses_in_megabytes(
     world.settings = world.settings.with_overrides(
         web={"upload_city_quota_bytes": 5 * SIZE, "upload_versions_kept": 1}
     )
-    first = world.draft("Jelgava", NOW)
-    second = world.draft("Jelgava", utc(2028, 3, 10))  # the same city, the next call
+    first = world.draft("Jelgava", NOW, signed=False)
+    second = world.draft("Jelgava", utc(2028, 3, 10), signed=False)  # the same city, the next call
     for n, app_id in enumerate((first, first, second, second)):
         upload(world, app_id, pdf(n), folder)
     before_rows, before_disk = len(rows(world)), on_disk(folder)
@@ -126,12 +125,12 @@ def test_the_city_quota_counts_every_stored_file_and_refuses_in_megabytes(
     upload(world, first, pdf(5), folder)
     assert len(rows(world)) == before_rows
     # Jelgava's files do not count against another city.
-    lyon = world.draft("Lyon", NOW)
+    lyon = world.draft("Lyon", NOW, signed=False)
     upload(world, lyon, pdf(7, size=4 * SIZE), folder, city="Lyon")
 
 
 def test_a_refused_or_failed_transaction_leaves_no_file(world: World, folder: Path) -> None:
-    app_id = world.draft("Jelgava", NOW)
+    app_id = world.draft("Jelgava", NOW, signed=False)
     kept = upload(world, app_id, pdf(1), folder)
     with pytest.raises(RuntimeError), transaction(world.factory) as session:
         store_signed_form(
@@ -159,7 +158,7 @@ class LostRace(Exception):
 
 
 def test_a_handler_run_again_after_a_deadlock_leaves_one_file(world: World, folder: Path) -> None:
-    app_id = world.draft("Jelgava", NOW)
+    app_id = world.draft("Jelgava", NOW, signed=False)
     runs: list[str] = []
 
     @retried
@@ -212,9 +211,9 @@ def read_only(folder: Path) -> Iterator[Path]:
 def test_a_read_only_folder_is_refused_clearly_and_named_in_the_log(
     world: World, read_only: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app_id = world.draft("Jelgava", NOW)
+    app_id = world.draft("Jelgava", NOW, signed=False)
     with (
-        caplog.at_level(logging.ERROR, logger="web.uploads"),
+        caplog.at_level(logging.ERROR, logger="workflow.uploads"),
         pytest.raises(UploadNotStored) as refused,
     ):
         upload(world, app_id, pdf(1), read_only)
@@ -222,7 +221,7 @@ def test_a_read_only_folder_is_refused_clearly_and_named_in_the_log(
     assert str(refused.value) == (
         "The file could not be stored; nothing was saved. Try again later or tell the Institute."
     )
-    lines = [r.getMessage() for r in caplog.records if r.name == "web.uploads"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "workflow.uploads"]
     assert len(lines) == 1 and str(read_only) in lines[0]
     assert rows(world) == [] and on_disk(read_only) == set()
     with transaction(world.factory) as session:

@@ -12,11 +12,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from notifications.models import OutboxMessage
 from tests.e2e.clients import csrf_of, visitor
 from tests.e2e.live import Live, live_portal
 from web.demo import PASSWORD
 from web.models import LoginAttempt
-from workflow.models import OutboxMessage, User
+from workflow.models import User
 
 START = datetime(2027, 3, 10, 9, tzinfo=UTC)
 

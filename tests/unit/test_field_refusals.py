@@ -8,7 +8,7 @@ import pytest
 from web.i18n import translator
 from web.refusals import refusal
 from web.schemas import ApplicationIn, CallIn, FieldRefused, form_fields, from_form
-from web.uploads import UploadQuotaExceeded, check_pdf
+from workflow.uploads import UploadQuotaExceeded, check_pdf
 
 FR = translator("fr")
 

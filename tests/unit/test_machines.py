@@ -1,4 +1,4 @@
-"""The three workflow tables, checked against tables written out here from DOMAIN.md.
+"""The three workflow tables, checked against tables written out here from docs/domain.md.
 
 Every (state, trigger, role) combination is tried: the expected ones lead where the table
 says; a trigger fired by a role that may not fire it from this state, or from any state,
@@ -12,13 +12,19 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import cast
 
 import pytest
 from sqlalchemy.orm import Session
 
+from config import Settings
 from workflow.actors import SYSTEM, Actor
 from workflow.errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow
+from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow, step
+from workflow.services import (
+    decisions,  # noqa: F401 (registers the effects it needs)
+    effects,
+)
 from workflow.services.common import fire
 from workflow.states import Role
 
@@ -83,6 +89,13 @@ MEMBERSHIP_TABLE: Table = {
     ("active", "withdraw"): ("withdrawn", frozenset({CITY})),
     ("overdue", "withdraw"): ("withdrawn", frozenset({CITY})),
     ("inactive", "withdraw"): ("withdrawn", frozenset({CITY})),
+    # a corrected decision re-admits an earlier member, or ends the membership it began:
+    # fired by the application's effects, never offered as actions (INTERNAL)
+    ("removed", "admit"): ("active", frozenset({INSTITUTE})),
+    ("withdrawn", "admit"): ("active", frozenset({INSTITUTE})),
+    ("active", "revoke_admission"): ("removed", frozenset({INSTITUTE})),
+    ("overdue", "revoke_admission"): ("removed", frozenset({INSTITUTE})),
+    ("inactive", "revoke_admission"): ("removed", frozenset({INSTITUTE})),
 }
 MEMBERSHIP_STATES = {"active", "overdue", "inactive", "removed", "withdrawn"}
 
@@ -95,6 +108,38 @@ REPORT_TABLE: Table = {
     ("open", "mark_overdue"): ("overdue", frozenset({SYS})),
 }
 REPORT_STATES = {"open", "overdue", "submitted", "accepted", "returned"}
+
+#: Rows without a source: they create the record. trigger -> (first state, roles)
+STARTS: dict[str, dict[str, tuple[str, frozenset[Role]]]] = {
+    "application": {},
+    "membership": {
+        "admit": ("active", frozenset({INSTITUTE})),  # the application was admitted
+        "import": ("active", frozenset({ADMIN, INSTITUTE})),  # an existing member
+    },
+    "report": {},
+}
+#: (state, trigger) rows fired only as an effect of another step.
+INTERNAL: dict[str, set[tuple[str, str]]] = {
+    "application": set(),
+    "membership": {
+        ("removed", "admit"),
+        ("withdrawn", "admit"),
+        ("active", "revoke_admission"),
+        ("overdue", "revoke_admission"),
+        ("inactive", "revoke_admission"),
+    },
+    "report": set(),
+}
+#: (workflow, trigger, source or None for a start) -> the effects the row names, in order
+EFFECTS = {
+    ("application", "admit", "under_review"): ("admit_membership",),
+    ("application", "reopen", "admitted"): ("revoke_membership",),
+    ("membership", "admit", None): ("create_report_obligations",),
+    ("membership", "import", None): ("create_report_obligations",),
+    ("membership", "admit", "removed"): ("create_report_obligations",),
+    ("membership", "admit", "withdrawn"): ("create_report_obligations",),
+    ("membership", "reinstate", "removed"): ("create_report_obligations",),
+}
 
 NEEDS_COMMENT = {
     "application": {"return_to_city", "decline", "not_admit", "reopen"},
@@ -117,7 +162,9 @@ def test_states_triggers_and_initial_state(
 ) -> None:
     assert {s.value for s in workflow.states} == states
     assert workflow.initial.value == initial
-    assert set(workflow.triggers) == {trigger for _, trigger in table}
+    assert set(workflow.triggers) == {trigger for _, trigger in table} | set(STARTS[workflow.name])
+    starts = {s.trigger: (s.dest.value, s.roles) for s in workflow.steps if s.starts}
+    assert starts == STARTS[workflow.name]
     edges = {(src, trigger): (dest, roles) for src, trigger, dest, roles in workflow.edges()}
     assert edges == table
 
@@ -152,8 +199,13 @@ def test_every_state_trigger_role_combination(
 def test_allowed_lists_exactly_the_expected_triggers(
     workflow: Workflow, table: Table, states: set[str], initial: str
 ) -> None:
+    internal = INTERNAL[workflow.name]
     for state, role in itertools.product(sorted(states), Role):
-        expected = sorted(t for (s, t), (_, roles) in table.items() if s == state and role in roles)
+        expected = sorted(
+            t
+            for (s, t), (_, roles) in table.items()
+            if s == state and role in roles and (s, t) not in internal
+        )
         listed = [step.trigger for step in workflow.allowed(state, role)]
         assert sorted(listed) == expected, (state, role)
         assert len(listed) == len(set(listed))
@@ -163,9 +215,16 @@ def test_allowed_lists_exactly_the_expected_triggers(
 def test_refusal_names_the_actions_allowed_now(
     workflow: Workflow, table: Table, states: set[str], initial: str
 ) -> None:
+    internal = INTERNAL[workflow.name]
     for (state, trigger), (_, roles) in table.items():
+        if (state, trigger) in internal:
+            continue
         role = min(roles)
-        others = [t for (s, t), (_, r) in table.items() if s == state and role in r]
+        others = [
+            t
+            for (s, t), (_, r) in table.items()
+            if s == state and role in r and (s, t) not in internal
+        ]
         with pytest.raises(TransitionNotAllowed) as refused:
             workflow.resolve("to_" + state, state, role, kind=workflow.name, key=1)
         for other in others:
@@ -198,6 +257,70 @@ def test_mermaid_diagram_draws_every_edge() -> None:
     assert "[*] --> draft" in diagram
     assert "submitted --> forwarded: endorse (commission)" in diagram
     assert diagram.count("-->") == len(APPLICATION_TABLE) + 1
+
+
+def test_membership_diagram_starts_with_admission_and_import() -> None:
+    diagram = MEMBERSHIP.to_mermaid()
+    assert "[*] --> active: admit (institute)" in diagram
+    assert "[*] --> active: import (admin/institute)" in diagram
+    assert diagram.count("-->") == len(MEMBERSHIP_TABLE) + len(STARTS["membership"])
+
+
+@pytest.mark.parametrize(("workflow", "table", "states", "initial"), CASES)
+def test_effects_are_where_expected_and_each_is_registered(
+    workflow: Workflow, table: Table, states: set[str], initial: str
+) -> None:
+    named = {
+        (workflow.name, s.trigger, src.value if src else None): s.effects
+        for s in workflow.steps
+        for src in (s.sources or (None,))
+        if s.effects
+    }
+    assert named == {k: v for k, v in EFFECTS.items() if k[0] == workflow.name}
+    assert effects.missing(workflow) == set()
+    for name in workflow.effect_names():
+        assert callable(effects.EFFECTS[name])
+
+
+def test_membership_admission_and_revocation_go_through_the_machine() -> None:
+    admit = MEMBERSHIP.resolve_start("admit", INSTITUTE, kind="membership")
+    assert admit.dest.value == "active"
+    assert admit.effects == ("create_report_obligations",)
+    with pytest.raises(NotAllowed, match="Only the Institute can admit"):
+        MEMBERSHIP.resolve_start("admit", COMMISSION, kind="membership")
+    with pytest.raises(TransitionNotAllowed):
+        MEMBERSHIP.resolve_start("remove", INSTITUTE, kind="membership")
+    for state in ("active", "overdue", "inactive"):
+        revoke = MEMBERSHIP.resolve("revoke_admission", state, INSTITUTE, kind="m", key=1)
+        assert revoke.dest.value == "removed" and revoke.internal
+    # the application's rows name the membership effects
+    assert APPLICATION.step_for("admit", "under_review").effects == ("admit_membership",)  # type: ignore[union-attr]
+    assert APPLICATION.step_for("reopen", "admitted").effects == ("revoke_membership",)  # type: ignore[union-attr]
+    assert APPLICATION.step_for("reopen", "not_admitted").effects == ()  # type: ignore[union-attr]
+
+
+def test_an_effect_without_a_function_is_an_error() -> None:
+    ghost = Workflow(
+        "ghost",
+        REPORT.states,
+        REPORT.initial,
+        (step("haunt", REPORT.initial, REPORT.initial, [INSTITUTE], "Haunt", effects=["boo"]),),
+    )
+    assert effects.missing(ghost) == {"boo"}
+    record = Record(id=1, version=1, state=REPORT.initial.value)
+    haunt = ghost.steps[0]
+    applied = effects.Applied(
+        Session(),
+        cast(Settings, None),
+        Actor(INSTITUTE, "uil"),
+        ghost,
+        haunt,
+        record,
+        "open",
+        _now(),
+    )
+    with pytest.raises(LookupError, match="names effect 'boo'"):
+        effects.run(applied)
 
 
 @dataclass

@@ -86,7 +86,7 @@ def variables(occasion: str) -> set[str]:
     names: set[str] = set()
     for source in _sources(occasion):
         names |= meta.find_undeclared_variables(env.parse(source))
-    return names - {"date", "lang"}
+    return names - {"date", "plural", "lang"}
 
 
 def sequences(occasion: str) -> set[str]:
@@ -209,3 +209,28 @@ def test_dates_are_written_in_the_recipients_language() -> None:
 def test_an_unknown_language_falls_back_to_english() -> None:
     rendered = render("application_admitted", "de", context_for("application_admitted"))
     assert rendered.language == "en" and rendered.subject.startswith("Welcome")
+
+
+@pytest.mark.parametrize(
+    ("language", "days", "expected"),
+    [
+        ("en", 1, "1 day from now"),
+        ("en", 21, "21 days from now"),
+        ("fr", 1, "dans 1 jour."),
+        ("fr", 21, "dans 21 jours."),
+    ],
+)
+def test_counts_in_mail_take_the_languages_plural_form(
+    language: str, days: int, expected: str
+) -> None:
+    context = {**context_for("report_reminder"), "days_left": days}
+    text = render("report_reminder", language, context).text
+    assert expected in text
+    assert "(s)" not in text
+
+
+def test_a_commission_reminder_counts_its_applications_in_words() -> None:
+    one = {**context_for("commission_reminder"), "days_left": 1}
+    one["pending"] = one["pending"][:1]
+    assert "1 application awaits your decision" in render("commission_reminder", "en", one).subject
+    assert "1 candidature attend" in render("commission_reminder", "fr", one).subject

@@ -120,3 +120,54 @@ def test_error_message_hides_the_secret() -> None:
 def test_with_overrides_validates_again() -> None:
     with pytest.raises(SettingsError, match=r"calls\.quota"):
         load_settings({}).with_overrides(calls={"quota": -1})
+
+
+def test_nested_environment_lists_are_json() -> None:
+    s = load_settings({"GNLC_REPORTS__REMINDER_DAYS_BEFORE": "[60, 30]"})
+    assert s.reports.reminder_days_before == [60, 30]
+    assert load_settings({"GNLC_APPLICATIONS__DRAFT_REMINDER_DAYS_BEFORE_CLOSE": "[]"}) \
+        .applications.draft_reminder_days_before_close == []  # fmt: skip
+    # a list that is not JSON is named by its key, not by its section
+    with pytest.raises(SettingsError, match=r"reports\.reminder_days_before: .*'60,30'"):
+        load_settings({"GNLC_REPORTS__REMINDER_DAYS_BEFORE": "60,30"})
+
+
+def test_unknown_keys_are_refused_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "gnlc.toml"
+    path.write_text("[calls]\nquot = 5\n\n[bogus]\nx = 1\n")
+    with pytest.raises(SettingsError) as in_file:
+        load_settings({"GNLC_CONFIG": str(path)})
+    assert "calls.quot: unknown setting" in str(in_file.value)
+    assert "bogus: unknown setting" in str(in_file.value)
+    with pytest.raises(SettingsError, match="call: unknown setting"):
+        load_settings({"GNLC_CALL__QUOTA": "4"})  # a misspelt section
+    # other GNLC_ variables without a section are not settings and are left alone
+    assert load_settings({"GNLC_CONFIGURED": "yes"}).calls.quota == 3
+
+
+def test_the_database_and_maildir_follow_the_data_folder(tmp_path: Path) -> None:
+    s = load_settings({"GNLC_HOME": str(tmp_path)})
+    assert s.database.url == f"sqlite:///{tmp_path / 'gnlc.db'}"
+    assert Path(s.mail.maildir) == tmp_path / "mail"
+    from config.paths import data_folder, uploads_folder
+
+    assert data_folder(s) == tmp_path and uploads_folder(s) == tmp_path / "uploads"
+    # explicit values win over the derived ones, from a file or the environment
+    path = tmp_path / "gnlc.toml"
+    path.write_text('[database]\nurl = "sqlite:///elsewhere.db"\n')
+    assert load_settings({"GNLC_HOME": str(tmp_path), "GNLC_CONFIG": str(path)}) \
+        .database.url == "sqlite:///elsewhere.db"  # fmt: skip
+    # without GNLC_HOME, a source checkout keeps its data in its own var/
+    checkout = Path(__file__).resolve().parents[2]
+    assert Path(load_settings({}).mail.maildir) == checkout / "var" / "mail"
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://nope::", "postgresql+psycopg://u@db:port/gnlc", "gnlc"]
+)
+def test_a_database_url_that_does_not_parse_is_named_at_start_up(url: str) -> None:
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"GNLC_DATABASE__URL": url})
+    message = str(caught.value)
+    assert "database.url" in message and "expected a database URL" in message
+    assert "\n" not in message

@@ -30,7 +30,7 @@ from workflow.actors import require_role
 from workflow.errors import WorkflowError
 from workflow.models import City
 from workflow.services import calls as call_service
-from workflow.services import directory
+from workflow.services import directory, users
 from workflow.states import Role
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
@@ -228,7 +228,7 @@ def create_user(
     try:
         body = _body(UserIn, values)
         with portal.unit() as session:
-            user = directory.create_user(
+            user = users.create_user(
                 session,
                 actor_of(who),
                 email=body.email,

@@ -10,19 +10,22 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from web import actions, lists, queries
+from web import actions, queries
+from web.i18n import language_names
 from web.portal import portal_of
 from web.routing import RetryingRoute
 from web.schemas import ActionIn, ApplicationIn, Id, form_fields, from_form
 from web.templating import render, said
-from web.uploads import signed_form_path, store_signed_form
+from web.uploads import DEFAULT_NAME, read_upload
 from web.viewer import Viewer, actor_of, checked_form, signed_in
+from workflow import views
 from workflow.actors import require_role
 from workflow.errors import WorkflowError
 from workflow.models import City
 from workflow.services import applications as apps
 from workflow.services.common import get
 from workflow.states import Role
+from workflow.uploads import signed_form_path, store_signed_form
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
@@ -31,7 +34,7 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 def application_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
     with portal.reading() as session:
-        pager, rows = lists.queue_page(session, actor_of(who), page)
+        pager, rows = views.queue_page(session, actor_of(who), page)
     # Rendered after the transaction: the rows are plain values.
     return render(request, "applications/list.html", {"rows": rows, "pager": pager})
 
@@ -81,6 +84,7 @@ def _form_page(
         "areas": apps.CHALLENGES,
         "max_words": settings.applications.max_words,
         "upload_max_mb": settings.web.upload_max_bytes / 1_000_000,
+        "city_languages": language_names(settings.network.languages),
     }
     return render(request, "applications/form.html", context, status=status)
 
@@ -242,11 +246,9 @@ def upload_signed_form(
     portal = portal_of(request)
     upload = form.get("signed_form")
     try:
-        data, filename = b"", "signed-form.pdf"
+        data, filename = b"", DEFAULT_NAME
         if isinstance(upload, UploadFile):
-            # Read one byte past the limit: enough to refuse an oversized file.
-            data = upload.file.read(portal.settings.web.upload_max_bytes + 1)
-            filename = upload.filename or filename
+            data, filename = read_upload(upload, portal.settings)
         with portal.unit() as session:
             store_signed_form(
                 session,

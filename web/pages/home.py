@@ -7,11 +7,11 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
-from web import queries
 from web.portal import portal_of
 from web.routing import RetryingRoute
 from web.templating import render
 from web.viewer import Viewer, actor_of, signed_in
+from workflow import views
 from workflow.services import applications as apps
 from workflow.states import ApplicationState as A
 from workflow.states import Role
@@ -27,30 +27,32 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
     context: dict[str, Any] = {"done": done}
     with portal.unit() as session:
         if actor.role is Role.CITY:
-            rows = queries.queue(session, actor)
-            members = queries.member_rows(session, portal.settings, actor, now)
-            live = [r for r in rows if r.app.state in apps.LIVE]
+            rows = views.queue_lines(session, actor)
+            members = views.member_lines(session, portal.settings, actor, now)
+            live = [r for r in rows if r.state in apps.LIVE]
             context.update(rows=rows, members=members, can_start=not live and not members)
             template = "home/city.html"
         elif actor.role is Role.COMMISSION:
-            rows = queries.queue(session, actor)
+            rows = views.queue_lines(session, actor)
             context.update(
-                waiting=[r for r in rows if r.app.state == A.SUBMITTED],
-                direct=[r for r in rows if r.app.route == "direct"],
-                others=[r for r in rows if r.app.state != A.SUBMITTED and r.app.route != "direct"],
+                waiting=[r for r in rows if r.state == A.SUBMITTED],
+                direct=[r for r in rows if r.route == "direct"],
+                others=[r for r in rows if r.state != A.SUBMITTED and r.route != "direct"],
             )
             template = "home/commission.html"
         elif actor.role is Role.INSTITUTE:
             context.update(
-                rows=queries.queue(
-                    session, actor, states=(A.FORWARDED.value, A.UNDER_REVIEW.value)
+                rows=views.queue_lines(
+                    session,
+                    actor,
+                    views.ApplicationFilter(states=(A.FORWARDED.value, A.UNDER_REVIEW.value)),
                 ),
-                members=queries.member_rows(session, portal.settings, actor, now, limit=10),
-                reports=queries.reports_to_review(session, actor),
+                members=views.member_lines(session, portal.settings, actor, now, limit=10),
+                reports=views.reports_to_review(session, actor),
             )
             template = "home/institute.html"
         else:
-            context.update(rows=queries.queue(session, actor, limit=20))
+            context.update(rows=views.queue_lines(session, actor, limit=20))
             template = "home/admin.html"
         return render(request, template, context)
 

@@ -6,14 +6,16 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from web import actions, lists, queries
+from web import actions
 from web.portal import portal_of
 from web.routing import RetryingRoute
 from web.schemas import Id, ReportReviewIn, ReportSubmitIn, form_fields, from_form
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
+from workflow import views
 from workflow.errors import WorkflowError
 from workflow.services import memberships
+from workflow.services import reports as report_service
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
@@ -22,7 +24,7 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 def member_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
     with portal.reading() as session:
-        pager, rows = lists.member_page(session, portal.settings, actor_of(who), portal.now(), page)
+        pager, rows = views.member_page(session, portal.settings, actor_of(who), portal.now(), page)
     # Rendered after the transaction: the rows are plain values.
     return render(request, "members/list.html", {"rows": rows, "pager": pager})
 
@@ -32,10 +34,10 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
     portal = portal_of(request)
     actor = actor_of(who)
     with portal.unit() as session:
-        row = queries.member_row(session, portal.settings, actor, membership_id, portal.now())
+        row = views.member_row(session, portal.settings, actor, membership_id, portal.now())
         context = {
             "row": row,
-            "reports": [(r, queries.report_actions(r, actor)) for r in row.reports],
+            "reports": [(r, views.report_actions(r, actor)) for r in row.reports],
             "due_dates": memberships.due_dates(portal.settings, row.membership),
             "history": memberships.membership_history(session, actor, membership_id),
         }
@@ -46,7 +48,7 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
 def report_queue(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     with portal.unit() as session:
-        reports = queries.reports_to_review(session, actor_of(who))
+        reports = views.reports_to_review(session, actor_of(who))
         return render(request, "reports/list.html", {"reports": reports})
 
 
@@ -64,10 +66,10 @@ def _report_page(
     portal = portal_of(request)
     actor = actor_of(who)
     with portal.unit() as session:
-        report = memberships.get_report(session, actor, report_id)
+        report = report_service.get_report(session, actor, report_id)
         context = {
             "report": report,
-            "actions": queries.report_actions(report, actor),
+            "actions": views.report_actions(report, actor),
             "summary": report.summary if summary is None else summary,
             "comment": comment,
             "error": error,

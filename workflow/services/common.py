@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from config import Settings
-from notifications.outbox import Owed, enqueue
+from workflow import events
 from workflow.actors import Actor
 from workflow.errors import Conflict, InvalidInput, NotFound
 from workflow.machines import Step, Workflow
@@ -43,13 +43,13 @@ T = TypeVar("T", bound=Base)
 #     country  <  city  <  application  <  membership  <  report
 #
 # - country: the quota of endorsements of a call (endorse, submit_direct) is counted
-#   under the country's lock, taken BEFORE the application (applications._load_endorsing);
+#   under the country's lock, taken BEFORE the application (submissions._load_endorsing);
 # - city: its details (the form's Part 1), the one-live-application check of
-#   create_draft, and the per-city quota of uploads (web.uploads), each BEFORE the
+#   create_draft, and the per-city quota of uploads (workflow.uploads), each BEFORE the
 #   application;
 # - application: every transition, edit and upload of that application;
 # - membership: admission, removal, reinstatement; a report submission that restores
-#   the membership locks it BEFORE the report (memberships._load_report);
+#   the membership locks it BEFORE the report (reports._load_report);
 # - report: its submission and review.
 #
 # Calls are shared by every application of their year: ordinary work never locks or
@@ -128,7 +128,12 @@ def fire(
     comment: str = "",
     version: int | None = None,
 ) -> tuple[Step, AuditEvent]:
-    """Move ``record`` along ``trigger`` if the machine allows ``actor`` to; audit it."""
+    """Move ``record`` along ``trigger`` if the machine allows ``actor`` to; audit it.
+
+    The transition is recorded as an :class:`~workflow.events.Event` (its round is the
+    audit event's id) in the session; the unit of work hands it to whoever listens with
+    :func:`publish` once the record is as the mail should describe it.
+    """
     kind = workflow.name
     check_version(record, version, kind)
     step = workflow.resolve(trigger, record.state, actor.role, kind=kind, key=record.id)
@@ -137,19 +142,50 @@ def fire(
         raise InvalidInput(f"Say why: '{step.label}' needs a comment for the city (use --comment).")
     source = record.state
     record.state = step.dest.value
+    return step, recorded(session, actor, kind, record.id, trigger, source, step, now, comment)
+
+
+def recorded(
+    session: Session,
+    actor: Actor,
+    kind: str,
+    subject_id: int,
+    trigger: str,
+    source: str | None,
+    step: Step,
+    now: datetime,
+    comment: str,
+) -> AuditEvent:
+    """What every step leaves behind: its audit event and the domain event that mail
+    handlers read (``source`` None when the step created the record)."""
     event = audit(
         session,
         actor,
         subject_type=kind,
-        subject_id=record.id,
+        subject_id=subject_id,
         action=trigger,
         now=now,
         from_state=source,
         to_state=step.dest.value,
         comment=comment,
     )
-    flush(session, kind, record.id)
-    return step, event
+    flush(session, kind, subject_id)
+    events.record(
+        session,
+        events.Event(
+            workflow=kind,
+            subject_type=kind,
+            subject_id=subject_id,
+            trigger=trigger,
+            source=source,
+            dest=step.dest.value,
+            actor=actor,
+            comment=comment,
+            at=now,
+            round=str(event.id),
+        ),
+    )
+    return event
 
 
 def flush(session: Session, kind: str, key: object) -> None:
@@ -162,5 +198,7 @@ def flush(session: Session, kind: str, key: object) -> None:
         raise Conflict(kind, key, "a record with the same key was written meanwhile") from exc
 
 
-def notify(session: Session, settings: Settings, owed: list[Owed], now: datetime) -> int:
-    return enqueue(session, owed, now=now, from_address=settings.mail.from_address)
+def publish(session: Session, settings: Settings) -> None:
+    """Tell the installed handlers what this unit of work did so far (the transitions
+    ``fire`` recorded), in its transaction: the mail it owes is written with it."""
+    events.publish(session, settings)

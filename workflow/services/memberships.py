@@ -1,34 +1,25 @@
-"""Membership and progress-report services."""
+"""Membership services: admission, import, changes, the report obligations it owes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from notifications import recipients
-from notifications.outbox import Owed
-from notifications.recipients import Addressing
-from workflow.actors import SYSTEM, Actor, require_city_scope, require_role
-from workflow.calendar import ReportRule, local_date, on_or_before
+from workflow.actors import Actor, require_city_scope, require_role
+from workflow.calendar import ReportRule, local_date
 from workflow.errors import InvalidInput
-from workflow.machines import MEMBERSHIP, REPORT
+from workflow.machines import MEMBERSHIP
 from workflow.models import Application, AuditEvent, City, Membership, Report
-from workflow.services.common import audit, fire, flush, get, notify
+from workflow.services import effects
+from workflow.services.common import flush, get, publish
 from workflow.states import MembershipState as M
 from workflow.states import ReportState as R
 from workflow.states import Role
 
 CURRENT = (M.ACTIVE, M.OVERDUE, M.INACTIVE)
-MEMBERSHIP_OCCASIONS = {
-    "remove": "membership_removed",
-    "reinstate": "membership_reinstated",
-    "withdraw": "membership_withdrawn",
-}
 
 
 def report_rule(settings: Settings) -> ReportRule:
@@ -36,34 +27,25 @@ def report_rule(settings: Settings) -> ReportRule:
     return ReportRule(r.interval_years, r.first_after_years, r.due_month, r.due_day)
 
 
-def _timezone(membership: Membership) -> str:
+def timezone_of(membership: Membership) -> str:
     return membership.city.country.timezone
 
 
 def admit(
     session: Session, settings: Settings, actor: Actor, app: Application, *, now: datetime
 ) -> Membership:
-    """Membership starts on admission (called by the application's ``admit``)."""
+    """Membership starts on admission, by the membership table's ``admit`` row."""
     existing = session.scalars(select(Membership).where(Membership.city_id == app.city_id)).first()
     today = local_date(now, app.call.timezone)
     if existing is not None:
         # A corrected decision re-admits: the earlier membership comes back.
         if existing.state in CURRENT:
             return existing
-        previous = existing.state
-        existing.state, existing.state_since = M.ACTIVE.value, now
         existing.application_id = app.id
-        audit(
-            session,
-            actor,
-            subject_type="membership",
-            subject_id=existing.id,
-            action="admit",
-            now=now,
-            from_state=previous,
-            to_state=M.ACTIVE.value,
+        existing.state_since = now
+        effects.fire_step(
+            session, settings, MEMBERSHIP, existing, "admit", actor, now=now, today=today
         )
-        ensure_reports(session, settings, existing, today=today, now=now)
         return existing
     membership = Membership(
         city_id=app.city_id,
@@ -71,48 +53,57 @@ def admit(
         admitted_on=today,
         admission_year=today.year,
         reports_from=today,
-        state=M.ACTIVE.value,
         state_since=now,
     )
-    session.add(membership)
-    flush(session, "membership", app.city_id)
-    audit(
+    effects.start(
         session,
+        settings,
+        MEMBERSHIP,
+        membership,
+        "admit",
         actor,
-        subject_type="membership",
-        subject_id=membership.id,
-        action="admit",
         now=now,
-        to_state=M.ACTIVE.value,
         comment=f"application {app.id}",
+        today=today,
     )
-    ensure_reports(session, settings, membership, today=today, now=now)
     return membership
 
 
-def revoke_admission(
-    session: Session, actor: Actor, app: Application, *, now: datetime, comment: str
-) -> None:
-    """A corrected admission ends the membership it had started."""
-    membership = session.scalars(
+@effects.effect("admit_membership")
+def _admit_membership(applied: effects.Applied) -> None:
+    """The application's ``admit``: the city becomes a member."""
+    admit(applied.session, applied.settings, applied.actor, applied.record, now=applied.now)
+
+
+@effects.effect("revoke_membership")
+def _revoke_membership(applied: effects.Applied) -> None:
+    """A corrected admission (the application's ``reopen``) ends the membership it had
+    started, by the membership table's internal ``revoke_admission`` row."""
+    app: Application = applied.record
+    membership = applied.session.scalars(
         select(Membership).where(Membership.application_id == app.id)
     ).first()
     if membership is None or membership.state not in CURRENT:
         return
-    previous = membership.state
-    membership.state, membership.state_since = M.REMOVED.value, now
-    audit(
-        session,
-        actor,
-        subject_type="membership",
-        subject_id=membership.id,
-        action="revoke_admission",
-        now=now,
-        from_state=previous,
-        to_state=M.REMOVED.value,
-        comment=comment,
+    membership.state_since = applied.now
+    effects.fire_step(
+        applied.session,
+        applied.settings,
+        MEMBERSHIP,
+        membership,
+        "revoke_admission",
+        applied.actor,
+        now=applied.now,
+        comment=applied.comment,
     )
-    flush(session, "membership", membership.id)
+
+
+@effects.effect("create_report_obligations")
+def _create_report_obligations(applied: effects.Applied) -> None:
+    """Admitted, imported or reinstated: the report obligations owed by today."""
+    membership: Membership = applied.record
+    today = applied.today or local_date(applied.now, timezone_of(membership))
+    ensure_reports(applied.session, applied.settings, membership, today=today, now=applied.now)
 
 
 def import_member(
@@ -136,22 +127,19 @@ def import_member(
         admitted_on=admitted_on,
         admission_year=admitted_on.year,
         reports_from=max(today, admitted_on),
-        state=M.ACTIVE.value,
         state_since=now,
     )
-    session.add(membership)
-    flush(session, "membership", city.id)
-    audit(
+    effects.start(
         session,
+        settings,
+        MEMBERSHIP,
+        membership,
+        "import",
         actor,
-        subject_type="membership",
-        subject_id=membership.id,
-        action="import",
         now=now,
-        to_state=M.ACTIVE.value,
         comment=f"admitted {admitted_on}",
+        today=today,
     )
-    ensure_reports(session, settings, membership, today=today, now=now)
     return membership
 
 
@@ -184,155 +172,6 @@ def ensure_reports(
     return created
 
 
-def report_context(report: Report, settings: Settings, comment: str = "") -> dict[str, Any]:
-    city = report.membership.city
-    return {
-        "report_id": report.id,
-        "city": city.name,
-        "country": city.country.name,
-        "due_on": report.due_on,
-        "late": report.late,
-        "comment": comment,
-        "network": settings.network.name,
-        "url": f"{settings.web.public_url.rstrip('/')}/reports/{report.id}",
-    }
-
-
-def _load_report(
-    session: Session, actor: Actor, report_id: int, *, with_membership: bool = False
-) -> Report:
-    """The report, locked; ``with_membership`` when the unit may change the membership
-    too, which is then locked first (the global lock order, workflow.services.common)."""
-    if with_membership:
-        membership_id = session.scalar(select(Report.membership_id).where(Report.id == report_id))
-        if membership_id is not None:
-            get(session, Membership, membership_id, "membership", lock=True)
-    report = get(session, Report, report_id, "report", lock=True)
-    city = report.membership.city
-    require_city_scope(actor, city.id, city.country_code, "report")
-    return report
-
-
-def get_report(session: Session, actor: Actor, report_id: int) -> Report:
-    report = get(session, Report, report_id, "report")
-    city = report.membership.city
-    require_city_scope(actor, city.id, city.country_code, "report")
-    return report
-
-
-def submit_report(
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    report_id: int,
-    *,
-    now: datetime,
-    summary: str,
-    version: int | None = None,
-) -> Report:
-    """The member submits its progress report; after the due date it is recorded as late."""
-    report = _load_report(session, actor, report_id, with_membership=True)
-    REPORT.resolve("submit", report.state, actor.role, kind="report", key=report.id)
-    if not summary.strip():
-        raise InvalidInput("The report needs its content: give a summary (--summary).")
-    membership = report.membership
-    if membership.state not in CURRENT:
-        raise InvalidInput(f"The membership is {membership.state}; reports are closed.")
-    report.summary = summary.strip()
-    report.submitted_at = now
-    report.late = not on_or_before(now, report.due_on, _timezone(membership))
-    _, event = fire(
-        session,
-        REPORT,
-        report,
-        "submit",
-        actor,
-        now=now,
-        version=version,
-        comment="late" if report.late else "",
-    )
-    city = membership.city
-    notify(
-        session,
-        settings,
-        [
-            Owed(
-                "report_submitted",
-                "report",
-                report.id,
-                Addressing(to=(recipients.institute(settings),), cc=(recipients.city(city),)),
-                report_context(report, settings),
-                round=str(event.id),
-            )
-        ],
-        now,
-    )
-    _restore_if_caught_up(session, membership, now)
-    return report
-
-
-def _restore_if_caught_up(session: Session, membership: Membership, now: datetime) -> None:
-    if membership.state not in (M.OVERDUE, M.INACTIVE):
-        return
-    tz = _timezone(membership)
-    pending = session.scalars(
-        select(Report).where(
-            Report.membership_id == membership.id,
-            Report.state.in_([R.OPEN.value, R.OVERDUE.value]),
-        )
-    ).all()
-    if any(not on_or_before(now, r.due_on, tz) for r in pending):
-        return
-    fire(
-        session,
-        MEMBERSHIP,
-        membership,
-        "restore",
-        SYSTEM,
-        now=now,
-        comment="every due report is in",
-    )
-    membership.state_since = now
-
-
-def review_report(
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    report_id: int,
-    trigger: str,
-    *,
-    now: datetime,
-    comment: str = "",
-    version: int | None = None,
-) -> Report:
-    """The Institute accepts a report or returns it for revision."""
-    if trigger not in ("accept", "return_for_revision"):
-        raise InvalidInput("A report review is 'accept' or 'return_for_revision'.")
-    report = _load_report(session, actor, report_id)
-    _, event = fire(
-        session, REPORT, report, trigger, actor, now=now, comment=comment, version=version
-    )
-    report.decided_at = now
-    occasion = "report_accepted" if trigger == "accept" else "report_returned"
-    notify(
-        session,
-        settings,
-        [
-            Owed(
-                occasion,
-                "report",
-                report.id,
-                Addressing(to=(recipients.city(report.membership.city),)),
-                report_context(report, settings, comment.strip()),
-                round=str(event.id),
-            )
-        ],
-        now,
-    )
-    return report
-
-
 def change_membership(
     session: Session,
     settings: Settings,
@@ -350,84 +189,20 @@ def change_membership(
     membership = get(session, Membership, membership_id, "membership", lock=True)
     city = membership.city
     require_city_scope(actor, city.id, city.country_code, "membership")
-    _, event = fire(
-        session, MEMBERSHIP, membership, trigger, actor, now=now, comment=comment, version=version
-    )
-    membership.state_since = now
-    if trigger == "reinstate":
-        ensure_reports(
-            session, settings, membership, today=local_date(now, _timezone(membership)), now=now
-        )
-    notify(
+    effects.fire_step(
         session,
         settings,
-        [
-            Owed(
-                MEMBERSHIP_OCCASIONS[trigger],
-                "membership",
-                membership.id,
-                recipients.to_city_cc_commission(city),
-                {
-                    "city": city.name,
-                    "country": city.country.name,
-                    "comment": comment.strip(),
-                    "network": settings.network.name,
-                },
-                round=str(event.id),
-            )
-        ],
-        now,
+        MEMBERSHIP,
+        membership,
+        trigger,
+        actor,
+        now=now,
+        comment=comment,
+        version=version,
     )
+    membership.state_since = now
+    publish(session, settings)
     return membership
-
-
-def _visible_members(actor: Actor, state: str | None) -> Select[Membership]:
-    query = select(Membership).join(City, Membership.city_id == City.id)
-    if actor.role is Role.CITY:
-        query = query.where(Membership.city_id == actor.city_id)
-    elif actor.role is Role.COMMISSION:
-        query = query.where(City.country_code == actor.country_code)
-    if state:
-        query = query.where(Membership.state == state)
-    return query
-
-
-def list_members(
-    session: Session,
-    actor: Actor,
-    *,
-    state: str | None = None,
-    limit: int = 1000,
-    offset: int = 0,
-) -> list[Membership]:
-    """Members the actor may see: inactive, then overdue, then the rest, by city name."""
-    standing = case(
-        (Membership.state == M.INACTIVE.value, 0),
-        (Membership.state == M.OVERDUE.value, 1),
-        (Membership.state == M.ACTIVE.value, 2),
-        else_=3,
-    )
-    query = _visible_members(actor, state).order_by(standing, City.name, Membership.id)
-    return list(session.scalars(query.limit(limit).offset(offset)))
-
-
-def count_members(session: Session, actor: Actor, *, state: str | None = None) -> int:
-    query = _visible_members(actor, state)
-    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
-def reports_of_many(session: Session, membership_ids: Sequence[int]) -> dict[int, list[Report]]:
-    """Reports of several members in one query (callers got the ids from a scoped list)."""
-    found: dict[int, list[Report]] = {i: [] for i in membership_ids}
-    if membership_ids:
-        query = (
-            select(Report)
-            .where(Report.membership_id.in_(list(membership_ids)))
-            .order_by(Report.due_on)
-        )
-        for report in session.scalars(query):
-            found[report.membership_id].append(report)
-    return found
 
 
 def next_due_date(settings: Settings, membership: Membership, today: date) -> date:
@@ -443,17 +218,6 @@ def get_membership(session: Session, actor: Actor, membership_id: int) -> Member
     city = membership.city
     require_city_scope(actor, city.id, city.country_code, "membership")
     return membership
-
-
-def reports_of(session: Session, actor: Actor, membership_id: int) -> list[Report]:
-    membership = get(session, Membership, membership_id, "membership")
-    city = membership.city
-    require_city_scope(actor, city.id, city.country_code, "membership")
-    return list(
-        session.scalars(
-            select(Report).where(Report.membership_id == membership_id).order_by(Report.due_on)
-        )
-    )
 
 
 def due_dates(settings: Settings, membership: Membership, count: int = 5) -> list[date]:

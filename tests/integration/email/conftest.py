@@ -25,10 +25,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
+from notifications.models import OutboxMessage
 from notifications.outbox import Owed, insert_rows, rows_for
 from notifications.recipients import Addressing, Recipient
 from workflow.db import transaction
-from workflow.models import OutboxMessage
 
 
 @dataclass(frozen=True)

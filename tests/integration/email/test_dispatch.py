@@ -20,14 +20,14 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from notifications import dispatcher
+from notifications import operator
 from notifications.dispatcher import DispatchResult, dispatch, dispatch_once
 from notifications.outbox import Status
 from notifications.senders import SmtpSender
 from tests.conftest import World, utc
 from tests.integration.email.conftest import Delivery, SmtpServer, enqueue_many, outbox
 from workflow.db import transaction
-from workflow.services import applications as apps
+from workflow.services import submissions
 
 pytestmark = pytest.mark.smtp
 ROOT = Path(__file__).resolve().parents[3]
@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def submit_jelgava(world: World, now: datetime) -> None:
     app_id = world.draft("Jelgava", now)
     with transaction(world.factory) as session:
-        apps.submit(session, world.settings, world.city("Jelgava"), app_id, now=now)
+        submissions.submit(session, world.settings, world.city("Jelgava"), app_id, now=now)
 
 
 def by_rcpt(deliveries: list[Delivery]) -> dict[str, Delivery]:
@@ -169,7 +169,7 @@ def test_c_a_550_is_parked_dead_visible_and_an_operator_retry_sends_it(
 
     assert result == DispatchResult(sent=2, dead=1)
     with world.factory() as session:
-        dead = dispatcher.list_messages(session, status=Status.DEAD)
+        dead = operator.list_messages(session, status=Status.DEAD)
     assert [m.recipient for m in dead] == ["office@unesco.lv"]
     assert "550" in dead[0].last_error and "Mailbox unavailable" in dead[0].last_error
     # Dead stays dead: later passes leave it alone.
@@ -180,7 +180,7 @@ def test_c_a_550_is_parked_dead_visible_and_an_operator_retry_sends_it(
     smtp_server.handler.refuse.clear()
     later = now + timedelta(days=3)
     with transaction(world.factory) as session:
-        retried = dispatcher.retry(session, dead[0].id, later)
+        retried = operator.retry(session, dead[0].id, later)
         assert (retried.status, retried.attempts) == (Status.PENDING, 0)
     assert dispatch(world.factory, smtp_settings, now=later, worker="c") == DispatchResult(sent=1)
     delivered = [d for d in smtp_server.handler.snapshot() if d.rcpt == ("office@unesco.lv",)]

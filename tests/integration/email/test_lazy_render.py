@@ -8,13 +8,13 @@ from email.header import decode_header, make_header
 from sqlalchemy import select
 
 from notifications.dispatcher import dispatch
+from notifications.models import OutboxMessage
 from notifications.outbox import Owed, content, insert_rows, rows_for
 from notifications.recipients import Addressing, Recipient
 from notifications.render import render
 from notifications.senders import MemorySender
 from tests.conftest import World, utc
 from workflow.db import transaction
-from workflow.models import OutboxMessage
 
 CITY = Recipient("pasts@jelgava.lv", "Jelgava <focal> point", "lv")
 CONTEXT = {

@@ -16,11 +16,11 @@ from cli.context import cli_state, reset_state
 from cli.outbox import app
 from config import Settings
 from notifications.dispatcher import DispatchResult, dispatch
+from notifications.models import OutboxMessage
 from notifications.outbox import Status
 from tests.conftest import utc
 from tests.integration.email.conftest import SmtpServer, enqueue_many, outbox
 from workflow.db import transaction
-from workflow.models import OutboxMessage
 
 NOW = utc(2027, 4, 1, 12)
 

@@ -5,12 +5,12 @@ store the template context instead of the text; the dispatcher renders each when
 sends it (``notifications.outbox.content``), in the language stored with the row. Rows
 are inserted with ``INSERT ... ON CONFLICT DO NOTHING RETURNING key``: the database, not
 the sweep, decides what is new, so concurrent sweeps enqueue each key once.
+Used by :mod:`notifications.wiring` for the sweep's events and occasions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
 from typing import Any, TypeVar
@@ -18,25 +18,15 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from notifications.models import OutboxMessage
 from notifications.outbox import Owed, message_key, rows_for
 from workflow.db import dialect_insert
-from workflow.models import OutboxMessage
+from workflow.events import Planned
 
 T = TypeVar("T")
 CHUNK = 500
 KEY_CHUNK = 5000
 BATCH = 1000
-
-
-@dataclass(frozen=True)
-class PlannedMessage:
-    """A message the sweep enqueued (or, in a dry run, would enqueue)."""
-
-    occasion: str
-    to: tuple[str, ...]
-    cc: tuple[str, ...]
-    language: str
-    key: str
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -88,13 +78,13 @@ def enqueue(
     from_address: str,
     errors: list[str],
     log: Any,
-) -> list[PlannedMessage]:
+) -> list[Planned]:
     """Insert the occasions whose keys are not in the outbox yet.
 
     A batch at a time, so that a day with a hundred thousand reminders never holds them
     all in memory at once (nor makes the garbage collector walk them again and again).
     """
-    planned: list[PlannedMessage] = []
+    planned: list[Planned] = []
     items = iter(owed)
     while batch := list(islice(items, BATCH)):
         candidates = [(o, owed_keys(o)) for o in batch]
@@ -112,7 +102,7 @@ def enqueue(
             rows.extend(r for r in made if r["key"] not in present)
         inserted = set(insert_ignoring(session, OutboxMessage, rows, ["key"], OutboxMessage.key))
         planned.extend(
-            PlannedMessage(
+            Planned(
                 r["occasion"], tuple(r["to_addrs"]), tuple(r["cc_addrs"]), r["language"], r["key"]
             )
             for r in rows

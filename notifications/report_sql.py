@@ -1,19 +1,25 @@
-"""Report reminders written set-based: one INSERT ... SELECT per round and kind of copy.
+"""Report reminders written set-based: one INSERT ... SELECT per round and recipient rule.
 
 On a day when a hundred thousand members are owed the same reminder, building a Python
 object per message would dominate the sweep. Every message of one round shares its
 occasion, round and dates; what differs (the report, the city, its address and language)
 is in the joined rows. So the database builds each outbox row itself: the key, the
 headers, the Message-ID and the template context as JSON, exactly as
-``notifications.outbox.rows_for(..., render_now=False)`` would (a test compares the two),
-skipping keys already present. The dispatcher renders each message when it sends it.
+``notifications.outbox.rows_for(..., render_now=False)`` would for the Owed items of
+``notifications.reminders.iter_report_reminders`` (a test compares the two), skipping
+keys already present. The dispatcher renders each message when it sends it.
+
+Both paths read the occasion's row of :mod:`notifications.table`: its To and Cc rules
+(here as :data:`~notifications.table.SQL_RULES` columns), its context builder
+(:func:`notifications.contexts.report_reminder`, evaluated here over SQL terms) and the
+outbox key (:func:`notifications.outbox.key_sql`, the SQL twin of ``message_key``).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any, cast
 
 from sqlalchemy import Integer, String, Table, case, false, func, literal, select, true
@@ -21,18 +27,15 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from config import Settings
-from notifications.outbox import Status
+from notifications import table
+from notifications.models import OutboxMessage
+from notifications.outbox import Status, key_sql
+from notifications.reminders import unsent
 from notifications.render import FALLBACK, available_languages
 from workflow.db import dialect_insert
-from workflow.models import City, Country, Membership, OutboxMessage, Report, UTCDateTime
-from workflow.reminders import (
-    ReportRound,
-    escalated,
-    portal,
-    report_pending,
-    unsent,
-)
-from workflow.sweep_mail import PlannedMessage
+from workflow.events import Planned
+from workflow.models import City, Country, Membership, Report, UTCDateTime
+from workflow.reminders import ReportRound, escalated, report_pending
 
 Json = Callable[..., Any]
 
@@ -81,18 +84,53 @@ def _language(column: Any, occasion: str) -> Any:
     return case((column.in_(known), column), else_=_text(FALLBACK))
 
 
-def _per_zone(values: dict[str, int]) -> Any:
-    return case({tz: _int(v) for tz, v in values.items()}, value=Country.timezone, else_=_int(0))
+class _Terms:
+    """:class:`notifications.contexts.Terms` as SQL over a report joined to its city."""
+
+    def __init__(self, d: _Dialect) -> None:
+        self.d = d
+        self.report_id: Any = Report.id
+        self.city_name: Any = City.name
+        self.country_name: Any = Country.name
+        self.commission_name: Any = Country.commission_name
+        self.timezone: Any = Country.timezone
+
+    def day(self, value: date) -> Any:
+        return self.d.day(value)
+
+    def per_zone(self, values: Mapping[str, int]) -> Any:
+        return case(
+            {tz: _int(v) for tz, v in values.items()}, value=Country.timezone, else_=_int(0)
+        )
+
+    def boolean(self, value: bool) -> Any:
+        return self.d.boolean(value)
+
+    def text(self, value: str) -> Any:
+        return _text(value)
+
+    def url(self, prefix: str, key: Any) -> Any:
+        return _text(prefix) + sql_cast(key, String)
 
 
 def enqueue_round(
     session: Session, settings: Settings, group: ReportRound, *, now: datetime
-) -> list[PlannedMessage]:
-    """Insert the round's messages not yet in the outbox; return what was new."""
+) -> list[Planned]:
+    """Insert the round's messages not yet in the outbox; return what was new.
+
+    One statement per recipient rule of the occasion's table row that applies (a rule
+    of ``ON_ESCALATION`` only once the round is escalated); a copy whose address equals
+    an earlier rule's is not sent twice.
+    """
     d = _Dialect(session.get_bind().dialect.name, dialect_insert(session))
-    planned = _insert(session, settings, group, d, now=now, copy_for_commission=False)
-    if escalated(group.found, settings):
-        planned += _insert(session, settings, group, d, now=now, copy_for_commission=True)
+    mail = table.REMINDERS[group.occasion]
+    if len(mail.to) != 1 or len(mail.cc) > 1:
+        raise ValueError(f"{mail.occasion}: the set-based path takes one To and at most one Cc")
+    late = escalated(group.found, settings)
+    rules = [r for r in (*mail.to, *mail.cc) if late or r not in table.ON_ESCALATION]
+    planned: list[Planned] = []
+    for number in range(len(rules)):
+        planned += _insert(session, settings, group, d, now=now, rules=rules, copy=number)
     return planned
 
 
@@ -103,47 +141,29 @@ def _insert(
     d: _Dialect,
     *,
     now: datetime,
-    copy_for_commission: bool,
-) -> list[PlannedMessage]:
-    occasion, found, due = group.occasion, group.found, group.due
-    escalate = escalated(found, settings)
-    city_name = func.coalesce(func.nullif(City.contact_name, ""), City.name)
-    address: Any
-    name: Any
-    language: Any
-    if copy_for_commission:
-        address, name, language = (
-            Country.commission_email,
-            Country.commission_name,
-            Country.language,
-        )
-    else:
-        address, name, language = City.contact_email, city_name, City.language
-    key = (
-        _text("report:")
-        + sql_cast(Report.id, String)
-        + _text(f":{occasion}:{found.name}:")
-        + func.lower(address)
-    )
+    rules: list[str],
+    copy: int,
+) -> list[Planned]:
+    mail = table.REMINDERS[group.occasion]
+    occasion, found, due = mail.occasion, group.found, group.due
+    address, name, language = table.SQL_RULES[rules[copy]]
+    to_address = table.SQL_RULES[rules[0]][0]
+    cc_rules = [r for r in rules[1:] if r in mail.cc]
+    key = key_sql("report", Report.id, occasion, found.name, address)
+    terms = mail.context(_Terms(d), settings, group)
+    pairs = [part for item in terms.items() for part in (_text(item[0]), item[1])]
     context = d.obj(
-        _text("report_id"), Report.id,
-        _text("city"), City.name,
-        _text("country"), Country.name,
-        _text("commission"), Country.commission_name,
-        _text("due_on"), d.day(due),
-        _text("timezone"), Country.timezone,
-        _text("days_left"), _per_zone({tz: (due - t).days for tz, t in group.todays.items()}),
-        _text("days_overdue"),
-        _per_zone({tz: max((t - due).days, 0) for tz, t in group.todays.items()}),
-        _text("escalated"), d.boolean(escalate),
-        _text("grace_until"), d.day(due + timedelta(days=settings.reports.grace_days)),
-        _text("network"), _text(settings.network.name),
-        _text("url"), _text(portal(settings, "/reports/")) + sql_cast(Report.id, String),
+        *pairs,
         _text("recipient"),
         d.obj(_text("address"), address, _text("name"), name, _text("language"), language),
-    )  # fmt: skip
-    same = func.lower(Country.commission_email) == func.lower(City.contact_email)
-    cc = case((same, d.arr()), else_=d.arr(Country.commission_email)) if escalate else d.arr()
+    )
+    cc: Any = d.arr()
+    if cc_rules:
+        cc_address = table.SQL_RULES[cc_rules[0]][0]
+        same_as_to = func.lower(cc_address) == func.lower(to_address)
+        cc = case((same_as_to, d.arr()), else_=d.arr(cc_address))
+    earlier = [table.SQL_RULES[r][0] for r in rules[:copy]]
+    repeated = [func.lower(address) == func.lower(e) for e in earlier]
     domain = settings.mail.from_address.rpartition("@")[2] or "localhost"
     rows = (
         select(
@@ -152,7 +172,7 @@ def _insert(
             _text("report"),
             Report.id,
             address,
-            d.arr(City.contact_email),
+            d.arr(to_address),
             cc,
             _language(language, occasion),
             _text(""),
@@ -174,11 +194,11 @@ def _insert(
             Report.due_on == due,
             Country.timezone.in_(list(group.todays)),
             unsent("report", Report.id, occasion, found.name, address),
-            ~same if copy_for_commission else true(),
+            *(~same for same in repeated),
         )
         .order_by(Report.id)
     )
-    table = cast(Table, OutboxMessage.__table__)
+    table_ = cast(Table, OutboxMessage.__table__)
     columns = [
         "key", "occasion", "subject_type", "subject_id", "recipient", "to_addrs", "cc_addrs",
         "language", "subject", "body_text", "body_html", "context", "message_id", "status",
@@ -186,22 +206,23 @@ def _insert(
     ]  # fmt: skip
     # Return plain strings: decoding a JSON column for each of 100k rows costs more than
     # the insert; the headers are known for the whole round but for the addresses.
+    to_is_recipient = copy == 0
     stmt = (
-        d.insert(table)
+        d.insert(table_)
         .from_select(columns, rows)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(
-            table.c.key,
-            table.c.language,
-            table.c.recipient,
-            sql_cast(table.c.to_addrs, String) if copy_for_commission else table.c.recipient,
-            sql_cast(table.c.cc_addrs, String) if escalate else _text("[]"),
+            table_.c.key,
+            table_.c.language,
+            table_.c.recipient,
+            table_.c.recipient if to_is_recipient else sql_cast(table_.c.to_addrs, String),
+            sql_cast(table_.c.cc_addrs, String) if cc_rules else _text("[]"),
         )
     )
     planned = []
     for k, lang, recipient, to, cc_ in session.execute(stmt):
-        to_addrs = tuple(json.loads(to)) if copy_for_commission else (recipient,)
+        to_addrs = (recipient,) if to_is_recipient else tuple(json.loads(to))
         planned.append(
-            PlannedMessage(occasion, to_addrs, tuple(json.loads(cc_)) if escalate else (), lang, k)
+            Planned(occasion, to_addrs, tuple(json.loads(cc_)) if cc_rules else (), lang, k)
         )
     return planned

@@ -1,0 +1,61 @@
+"""The other application transitions: return, decline, review, admit, reopen,
+withdraw, expire; their side effects are named in the table (``effects``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from workflow.actors import Actor
+from workflow.calendar import on_or_before
+from workflow.errors import InvalidInput
+from workflow.machines import APPLICATION
+from workflow.models import Application
+from workflow.services import applications as apps
+from workflow.services import calls as call_service
+from workflow.services import memberships  # noqa: F401 (registers the membership effects)
+from workflow.states import ApplicationState as A
+
+#: The destinations that are the decision on an application (stamped ``decided_at``).
+DECIDED = (A.ADMITTED, A.NOT_ADMITTED, A.DECLINED)
+
+
+def decide(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    trigger: str,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
+) -> Application:
+    """Any other transition: return, decline, start review, admit, not admit, reopen,
+    withdraw, expire."""
+    if trigger in ("submit", "submit_direct", "endorse"):
+        raise InvalidInput(f"Use the {trigger} action itself.")
+    app = apps.load(session, actor, application_id)
+    step = APPLICATION.resolve(trigger, app.state, actor.role, kind="application", key=app.id)
+    if trigger == "expire":
+        _check_expiry(app, now)
+    if step.dest in DECIDED:
+        app.decided_at = now
+    # The effects of the row (a membership on admit, its end on a corrected admission)
+    # run after the state change, by name (workflow.services.effects).
+    apps.transition(
+        session, settings, actor, app, trigger, now=now, comment=comment, version=version
+    )
+    return app
+
+
+def _check_expiry(app: Application, now: datetime) -> None:
+    call = app.call
+    if app.state == A.DRAFT and not call_service.window(call).has_closed(now):
+        raise InvalidInput(f"Application {app.id} can still be submitted until {call.closes_on}.")
+    if app.state == A.RETURNED and on_or_before(now, call.commission_deadline, call.timezone):
+        raise InvalidInput(
+            f"Application {app.id} can still be resubmitted until {call.commission_deadline}."
+        )

@@ -1,0 +1,163 @@
+"""Submission (both routes: only with the signed form on file) and the Commission's
+endorsement, with the quota."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from config import Settings
+from workflow.actors import Actor, require_city_scope
+from workflow.calendar import on_or_before
+from workflow.errors import DeadlinePassed, InvalidInput, OutsideWindow, QuotaExceeded
+from workflow.machines import APPLICATION
+from workflow.models import Application, Country
+from workflow.services import applications as apps
+from workflow.services import calls as call_service
+from workflow.services.applications import ENDORSED
+from workflow.services.common import get
+from workflow.states import ApplicationState as A
+from workflow.states import Route
+from workflow.uploads import require_signed_form
+
+
+def _load_endorsing(session: Session, actor: Actor, application_id: int) -> Application:
+    """The application of an endorsement, its country locked first (the global lock
+    order, see workflow.services.common): endorsements of one country queue on the
+    country's row, so the quota is counted by one of them at a time."""
+    found = session.execute(
+        select(Application.city_id, Application.country_code).where(
+            Application.id == application_id
+        )
+    ).first()
+    if found is not None:
+        require_city_scope(actor, found.city_id, found.country_code, "application")
+        get(session, Country, found.country_code, "country", lock=True)
+    return apps.load(session, actor, application_id)
+
+
+def _check_submission_time(app: Application, now: datetime) -> None:
+    call = app.call
+    if call_service.is_cancelled(call):
+        raise InvalidInput(f"Call {call.name} was cancelled ({call.cancel_reason}).")
+    win = call_service.window(call)
+    if app.state == A.RETURNED:
+        # A returned application may come back until the Commission's deadline.
+        if not on_or_before(now, call.commission_deadline, call.timezone):
+            raise DeadlinePassed(
+                "Resubmitting a returned application",
+                call.commission_deadline,
+                call.timezone,
+                "Apply again in the next call.",
+                why="resubmit",
+            )
+        return
+    if not win.contains(now):
+        raise OutsideWindow(
+            "Submitting an application", call.opens_on, call.closes_on, call.timezone, call.name
+        )
+
+
+def endorsements_used(session: Session, call_id: int, country_code: str) -> int:
+    return (
+        session.scalar(
+            select(func.count(Application.id)).where(
+                Application.call_id == call_id,
+                Application.country_code == country_code,
+                Application.endorsed_at.is_not(None),
+                Application.state.in_(list(ENDORSED)),
+            )
+        )
+        or 0
+    )
+
+
+def _claim_quota(session: Session, app: Application) -> None:
+    # Endorsements of one country are serialised: PostgreSQL holds the country's row
+    # lock (taken in _load_endorsing, before the application's); SQLite already holds
+    # the write lock.
+    country = get(session, Country, app.country_code, "country")
+    used = endorsements_used(session, app.call_id, app.country_code)
+    if used >= app.call.quota:
+        raise QuotaExceeded(country.name, app.call.name, app.call.quota)
+
+
+def submit(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
+    version: int | None = None,
+) -> Application:
+    """The city sends the form to its National Commission (copy to the network)."""
+    app = apps.load(session, actor, application_id)
+    APPLICATION.resolve("submit", app.state, actor.role, kind="application", key=app.id)
+    _check_submission_time(app, now)
+    require_signed_form(session, app)
+    apps.require_valid(app, settings, for_submission=True)
+    app.route = Route.COMMISSION.value
+    app.submitted_at = now
+    return apps.transition(session, settings, actor, app, "submit", now=now, version=version)
+
+
+def submit_direct(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
+    endorsement: str,
+    version: int | None = None,
+) -> Application:
+    """The alternative route: the form, already endorsed, straight to the Institute."""
+    app = _load_endorsing(session, actor, application_id)
+    APPLICATION.resolve("submit_direct", app.state, actor.role, kind="application", key=app.id)
+    if not endorsement.strip():
+        raise InvalidInput(
+            "The direct route needs the Commission's endorsement: give its reference "
+            "(letter number, date, signatory) with --endorsement."
+        )
+    _check_submission_time(app, now)
+    require_signed_form(session, app)
+    apps.require_valid(app, settings, for_submission=True)
+    _claim_quota(session, app)
+    app.route = Route.DIRECT.value
+    app.endorsement = endorsement.strip()
+    app.submitted_at = now
+    app.endorsed_at = now
+    return apps.transition(session, settings, actor, app, "submit_direct", now=now, version=version)
+
+
+def endorse(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    *,
+    now: datetime,
+    comment: str = "",
+    version: int | None = None,
+) -> Application:
+    """The Commission endorses and forwards to the Institute (copy to the city)."""
+    app = _load_endorsing(session, actor, application_id)
+    APPLICATION.resolve("endorse", app.state, actor.role, kind="application", key=app.id)
+    call = app.call
+    if not on_or_before(now, call.commission_deadline, call.timezone):
+        raise DeadlinePassed(
+            "Endorsing",
+            call.commission_deadline,
+            call.timezone,
+            "Ask the Institute to extend the call's Commission deadline.",
+            why="endorse",
+        )
+    _claim_quota(session, app)
+    app.endorsed_at = now
+    app.endorsement = comment.strip() or f"Endorsed by {actor.name}"
+    return apps.transition(
+        session, settings, actor, app, "endorse", now=now, comment=comment, version=version
+    )

@@ -1,0 +1,161 @@
+"""User accounts: create, change (ending their sessions), look up."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from workflow.actors import Actor, require_role
+from workflow.errors import InvalidInput, NotFound
+from workflow.models import City, Country, User, UserSession
+from workflow.services.common import audit, flush
+from workflow.services.directory import check_email, check_language, check_one_line
+from workflow.states import Role
+
+
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    role: str,
+    now: datetime,
+    country_code: str | None = None,
+    city_id: int | None = None,
+    language: str = "en",
+    password_hash: str | None = None,
+) -> User:
+    require_role(actor, Role.ADMIN, doing="create users")
+    role_value = _role(role)
+    email = check_email(email).lower()
+    if session.scalars(select(User).where(User.email == email)).first() is not None:
+        raise InvalidInput(f"email: a user with {email} exists already.")
+    country_code, city_id = _scope(session, role_value, country_code, city_id)
+    user = User(
+        email=email,
+        name=check_one_line(name, "name").strip() or email,
+        role=role_value.value,
+        country_code=country_code,
+        city_id=city_id,
+        language=check_language(language),
+        password_hash=password_hash,
+        active=True,
+        created_at=now,
+    )
+    session.add(user)
+    flush(session, "user", email)
+    audit(
+        session,
+        actor,
+        subject_type="user",
+        subject_id=user.id,
+        action="create",
+        now=now,
+        comment=f"{email} as {role_value.value}",
+    )
+    return user
+
+
+def _role(role: str) -> Role:
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        roles = ", ".join(r.value for r in Role if r is not Role.SYSTEM)
+        raise InvalidInput(f"role: {role!r} is not one of {roles}.") from exc
+    if role_value is Role.SYSTEM:
+        raise InvalidInput("role: 'system' is reserved for the scheduler.")
+    return role_value
+
+
+def _scope(
+    session: Session, role: Role, country_code: str | None, city_id: int | None
+) -> tuple[str | None, int | None]:
+    """The (country, city) a user of ``role`` is scoped to, checked."""
+    if role is Role.CITY:
+        city = session.get(City, city_id) if city_id is not None else None
+        if city is None:
+            raise InvalidInput("A city user needs an existing city (--city).")
+        return city.country_code, city.id
+    if role is Role.COMMISSION:
+        if not country_code or session.get(Country, country_code.upper()) is None:
+            raise InvalidInput("A Commission user needs an existing country (--country).")
+        return country_code.upper(), None
+    return None, None
+
+
+def revoke_sessions(session: Session, user_id: int | None, *, now: datetime) -> int:
+    """End every session and API token of ``user_id`` (a changed password, role, scope
+    or a deactivation), or of everyone when ``user_id`` is None (after a restore);
+    returns how many were still open."""
+    query = update(UserSession).where(UserSession.revoked_at.is_(None))
+    if user_id is not None:
+        query = query.where(UserSession.user_id == user_id)
+    result = session.execute(query.values(revoked_at=now))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def change_user(
+    session: Session,
+    actor: Actor,
+    email: str,
+    *,
+    now: datetime,
+    role: str | None = None,
+    country_code: str | None = None,
+    city_id: int | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change a user's role, scope or whether the account may sign in. Any change ends
+    every session of the user: they sign in again with what they may now do."""
+    require_role(actor, Role.ADMIN, doing="change users")
+    user = user_by_email(session, email)
+    role_value = _role(role) if role is not None else Role(user.role)
+    scope_given = role is not None or country_code is not None or city_id is not None
+    if scope_given:
+        country, city = _scope(
+            session,
+            role_value,
+            country_code if country_code is not None else user.country_code,
+            city_id if city_id is not None else user.city_id,
+        )
+    else:
+        country, city = user.country_code, user.city_id
+    before = (user.role, user.country_code, user.city_id, user.active)
+    user.role, user.country_code, user.city_id = role_value.value, country, city
+    if active is not None:
+        user.active = active
+    after = (user.role, user.country_code, user.city_id, user.active)
+    if after == before:
+        return user
+    flush(session, "user", user.email)
+    ended = revoke_sessions(session, user.id, now=now)
+    scope = user.country_code or ""
+    if user.city_id is not None:
+        scope += f", city {user.city_id}"
+    audit(
+        session,
+        actor,
+        subject_type="user",
+        subject_id=user.id,
+        action="change",
+        now=now,
+        comment=(
+            f"{user.email}: {user.role}{' (' + scope + ')' if scope else ''}, "
+            f"{'active' if user.active else 'inactive'}; {ended} session(s) ended"
+        ),
+    )
+    return user
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(Role(user.role), user.name, user.id, user.country_code, user.city_id)
+
+
+def user_by_email(session: Session, email: str) -> User:
+    user = session.scalars(select(User).where(User.email == email.strip().lower())).first()
+    if user is None:
+        raise NotFound("user", email)
+    return user

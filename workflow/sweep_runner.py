@@ -1,0 +1,118 @@
+"""How the sweep runs its kinds of work: each in its own short transaction, and what it
+reports. The rules themselves (what is due, what changes) are in :mod:`workflow.sweep`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from workflow.db import transaction
+from workflow.errors import Conflict
+from workflow.events import Planned
+
+log = logging.getLogger("gnlc.sweep")
+T = TypeVar("T")
+CHUNK = 500
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class SweepReport:
+    """What one sweep changed, counted per kind, and the messages it enqueued."""
+
+    now: datetime
+    dry_run: bool
+    changes: dict[str, int] = field(default_factory=dict)
+    messages: list[Planned] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def count(self, kind: str, number: int) -> None:
+        self.changes[kind] = self.changes.get(kind, 0) + number
+
+    @property
+    def enqueued(self) -> int:
+        return len(self.messages)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "now": self.now.isoformat(),
+            "dry_run": self.dry_run,
+            "changes": dict(self.changes),
+            "messages": [
+                {
+                    "occasion": m.occasion,
+                    "to": list(m.to),
+                    "cc": list(m.cc),
+                    "language": m.language,
+                    "key": m.key,
+                }
+                for m in self.messages
+            ],
+            "errors": list(self.errors),
+        }
+
+    def summary(self) -> str:
+        changed = ", ".join(f"{k} {v}" for k, v in sorted(self.changes.items()) if v) or "none"
+        mode = "dry run: " if self.dry_run else ""
+        return (
+            f"{mode}sweep at {self.now.isoformat()}: changes: {changed}; "
+            f"messages: {self.enqueued}; errors: {len(self.errors)}"
+        )
+
+
+class Units:
+    """Runs each kind of work in its own transaction; in a dry run, in savepoints of one
+    transaction that is rolled back at the end, so later kinds see earlier changes."""
+
+    def __init__(self, factory: sessionmaker[Session], report: SweepReport) -> None:
+        self.factory = factory
+        self.report = report
+        self.shared: Session | None = None
+
+    def __enter__(self) -> Units:
+        if self.report.dry_run:
+            self.shared = self.factory()
+            self.shared.begin()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.shared is not None:
+            self.shared.rollback()
+            self.shared.close()
+
+    def run(self, name: str, work: Callable[[Session], None]) -> None:
+        for attempt in (1, 2):
+            started = time.perf_counter()
+            try:
+                if self.shared is not None:
+                    with self.shared.begin_nested():
+                        work(self.shared)
+                else:
+                    with transaction(self.factory) as session:
+                        work(session)
+                log.debug("sweep %s took %.3f s", name, time.perf_counter() - started)
+                return
+            except Conflict as exc:
+                # Another process wrote the same row meanwhile: once more sees its result.
+                if attempt == 1:
+                    log.info("sweep %s: %s; trying again", name, exc)
+                    continue
+                self._failed(name, exc)
+            except Exception as exc:  # a broken kind must not stop the others
+                self._failed(name, exc)
+                return
+
+    def _failed(self, name: str, exc: Exception) -> None:
+        log.exception("sweep %s failed: %s", name, exc)
+        self.report.errors.append(f"{name}: {type(exc).__name__}: {exc}")

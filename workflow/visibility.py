@@ -1,0 +1,95 @@
+"""What an actor may see: the scope of every list, written once, as SQL.
+
+A city sees its own records, a Commission those of its country's cities, the Institute,
+an administrator and the scheduler everything. ``workflow.actors.can_see`` and
+``require_city_scope`` are the same rule for one row already loaded; these are the rule
+for many rows, so a list, a count and a page all come from one select. The read model
+(``workflow.views``) builds every list that pages, API and CLI show on these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy.orm import QueryableAttribute
+
+from workflow.actors import Actor
+from workflow.models import Application, Call, City, Membership, Report
+from workflow.states import Role
+
+
+def city_scope(
+    actor: Actor, city_id: QueryableAttribute[int], country_code: QueryableAttribute[str]
+) -> ColumnElement[bool]:
+    """The where-clause of ``can_see`` over a city id and a country code column."""
+    if actor.role is Role.CITY:
+        return city_id == actor.city_id
+    if actor.role is Role.COMMISSION:
+        return country_code == actor.country_code
+    return true()
+
+
+def application_scope(actor: Actor) -> ColumnElement[bool]:
+    return city_scope(actor, Application.city_id, Application.country_code)
+
+
+def membership_scope(actor: Actor) -> ColumnElement[bool]:
+    """Needs ``City`` in the FROM clause (a Commission sees by the city's country)."""
+    return city_scope(actor, Membership.city_id, City.country_code)
+
+
+def visible_applications(
+    actor: Actor,
+    *,
+    state: str | None = None,
+    states: Sequence[str] | None = None,
+    call: str | None = None,
+    country: str | None = None,
+) -> Select[Application]:
+    """Applications the actor may see, with their call joined; a filter never widens it."""
+    query = (
+        select(Application)
+        .join(Call, Application.call_id == Call.id)
+        .where(application_scope(actor))
+    )
+    if state:
+        query = query.where(Application.state == state)
+    if states:
+        query = query.where(Application.state.in_(list(states)))
+    if call:
+        query = query.where(Call.name == call)
+    if country:
+        query = query.where(Application.country_code == country.upper())
+    return query
+
+
+def visible_memberships(actor: Actor, *, state: str | None = None) -> Select[Membership]:
+    """Memberships the actor may see, with their city joined."""
+    query = (
+        select(Membership).join(City, Membership.city_id == City.id).where(membership_scope(actor))
+    )
+    if state:
+        query = query.where(Membership.state == state)
+    return query
+
+
+def visible_reports(actor: Actor, *, state: str | None = None) -> Select[Report]:
+    """Progress reports the actor may see, with their membership and city joined."""
+    query = (
+        select(Report)
+        .join(Membership, Report.membership_id == Membership.id)
+        .join(City, Membership.city_id == City.id)
+        .where(membership_scope(actor))
+    )
+    if state:
+        query = query.where(Report.state == state)
+    return query
+
+
+def visible_cities(actor: Actor, *, country: str | None = None) -> Select[City]:
+    """Cities the actor may see."""
+    query = select(City).where(city_scope(actor, City.id, City.country_code))
+    if country:
+        query = query.where(City.country_code == country.upper())
+    return query
