@@ -1,4 +1,5 @@
-"""``gnlc backup DEST`` and ``gnlc restore SRC``: the command line over ``workflow.backup``."""
+"""``gnlc backup DEST`` and ``gnlc restore SRC``: the command line over ``workflow.backup``
+and ``workflow.restore``."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import typer
 
 from cli.context import JsonOption, cli_state, console, emit_json, err_console, fail
 from cli.output import count
-from workflow import backup as archive
+from workflow import archive
+from workflow.backup import backup as write_backup
+from workflow.restore import restore as restore_backup
 
 app = typer.Typer(help="Back up and restore the database, the uploads and the configuration.")
 
@@ -39,7 +42,7 @@ def backup(
     """
     state = cli_state()
     try:
-        result = archive.backup(state.settings, dest, include_secrets=include_secrets)
+        result = write_backup(state.settings, dest, include_secrets=include_secrets)
     except archive.BackupError as exc:
         fail(str(exc))
     manifest = result.manifest
@@ -91,7 +94,7 @@ def restore(
     """
     state = cli_state()
     try:
-        result = archive.restore(state.settings, src, force=force)
+        result = restore_backup(state.settings, src, force=force)
     except archive.BackupError as exc:
         fail(str(exc))
     if state.wants_json(as_json):

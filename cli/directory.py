@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
 from cli.output import AsOption, count, resolve_actor, show, table
-from workflow import views
+from workflow import member_views
 from workflow.db import transaction
 from workflow.models import Country, User
 from workflow.services import directory
@@ -178,7 +178,7 @@ def list_cities(
     """Cities the actor may see, optionally of one country, by country and name."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        rows = views.list_cities(session, resolve_actor(session, who), country=country)
+        rows = member_views.list_cities(session, resolve_actor(session, who), country=country)
         data = [
             {
                 "id": c.id,

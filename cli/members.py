@@ -19,7 +19,7 @@ from cli.output import (
     show,
     table,
 )
-from workflow import views
+from workflow import member_views
 from workflow.calendar import local_date
 from workflow.db import transaction
 from workflow.errors import NotFound
@@ -50,7 +50,7 @@ def list_(
     """Members with their reporting status: inactive, then overdue, then active, by city."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        rows = views.member_lines(
+        rows = member_views.member_lines(
             session,
             state.settings,
             resolve_actor(session, who),
@@ -194,7 +194,7 @@ def list_reports(
     """Report obligations the actor may see, by due date."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
-        rows = views.list_reports(session, resolve_actor(session, who), state=state_filter)
+        rows = member_views.list_reports(session, resolve_actor(session, who), state=state_filter)
         show(
             [report_dict(r) for r in rows],
             state.wants_json(as_json),

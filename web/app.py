@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from config import Settings
 from config.paths import uploads_folder
 from notifications import wiring
-from web import api
+from web import api, api_admin, api_applications, api_members
 from web.health import Monitoring
 from web.pages import admin, applications, auth, home, members
 from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
@@ -145,7 +145,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for router in (auth.router, home.router, applications.router, members.router, admin.router):
         app.include_router(router)
-    app.include_router(api.router)
+    for router in (api.router, api_applications.router, api_members.router, api_admin.router):
+        app.include_router(router)
     # Outermost: times every request; answers /healthz, /readyz, /metrics (web.health).
     app.add_middleware(Monitoring)
     return app

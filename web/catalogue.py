@@ -31,7 +31,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
     "route": ("commission", "direct"),
     # web/templates/applications: submission problems by field (form_problems).
     "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form"),
-    # web/schemas.py LABELS and the form refusals: a field by the id of its label.
+    # web/forms.py LABELS and the form refusals: a field by the id of its label.
     "field": ("value", "endorsement", "comment", "summary", "reason", "opens_on", "closes_on",
               "commission_deadline", "timezone", "call_name", "population", "website",
               "mayor_name", "mayor_title", "contact_name", "contact_email", "contact_phone",

@@ -1,6 +1,6 @@
 """The portal's detail view of one application (with its signed PDF, a web upload) and
 the calls overview. Every list, and every other view, is the domain's read model:
-``workflow.views``, which the API and the CLI use too.
+``workflow.views`` and ``workflow.member_views``, which the API and the CLI use too.
 """
 
 from __future__ import annotations

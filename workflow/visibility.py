@@ -4,7 +4,8 @@ A city sees its own records, a Commission those of its country's cities, the Ins
 an administrator and the scheduler everything. ``workflow.actors.can_see`` and
 ``require_city_scope`` are the same rule for one row already loaded; these are the rule
 for many rows, so a list, a count and a page all come from one select. The read model
-(``workflow.views``) builds every list that pages, API and CLI show on these.
+(``workflow.views``, ``workflow.member_views``) builds every list that pages, API and CLI
+show on these.
 """
 
 from __future__ import annotations

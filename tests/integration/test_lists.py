@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, update
 
 from tests.conftest import ADMIN, INSTITUTE, World, utc
-from workflow import views
+from workflow import member_views, views
 from workflow.db import transaction
 from workflow.errors import InvalidInput, NotFound
 from workflow.models import Membership
@@ -42,19 +42,22 @@ def test_overdue_members_come_first_on_page_one_not_only_within_a_page(world: Wo
         session.execute(update(Membership).where(Membership.id.in_(late)).values(state="overdue"))
     now, s = utc(2027, 1, 11), world.settings
     with transaction(world.factory) as session:
-        first = views.member_lines(session, s, INSTITUTE, now, limit=10)
+        first = member_views.member_lines(session, s, INSTITUTE, now, limit=10)
         assert [m.id for m in first[:3]] == late
-        assert views.count_members(session, INSTITUTE) == 30
+        assert member_views.count_members(session, INSTITUTE) == 30
         pages = [
-            views.member_lines(session, s, INSTITUTE, now, limit=10, offset=o) for o in (0, 10, 20)
+            member_views.member_lines(session, s, INSTITUTE, now, limit=10, offset=o)
+            for o in (0, 10, 20)
         ]
         everyone = [m.id for page in pages for m in page]
         assert everyone == late + [i for i in ids if i not in late]
-        assert [m.id for m in views.member_page(session, s, INSTITUTE, now, 1)[1]] == everyone
+        assert [
+            m.id for m in member_views.member_page(session, s, INSTITUTE, now, 1)[1]
+        ] == everyone
         # one standing only: the filter and the order together
-        overdue = views.member_lines(session, s, INSTITUTE, now, state="overdue", offset=1)
+        overdue = member_views.member_lines(session, s, INSTITUTE, now, state="overdue", offset=1)
         assert [m.id for m in overdue] == late[1:]
-        assert views.count_members(session, INSTITUTE, state="overdue") == 3
+        assert member_views.count_members(session, INSTITUTE, state="overdue") == 3
 
 
 def test_member_lines_take_three_selects_and_show_the_next_due_date(world: World) -> None:
@@ -70,7 +73,7 @@ def test_member_lines_take_three_selects_and_show_the_next_due_date(world: World
     event.listen(engine, "before_cursor_execute", count)
     try:
         with world.factory() as session:
-            rows = views.member_lines(session, world.settings, INSTITUTE, utc(2027, 1, 11))
+            rows = member_views.member_lines(session, world.settings, INSTITUTE, utc(2027, 1, 11))
     finally:
         event.remove(engine, "before_cursor_execute", count)
     assert len(rows) == 25
@@ -108,7 +111,7 @@ def test_an_unknown_order_or_country_is_an_error_not_an_empty_list(world: World)
         with pytest.raises(NotFound, match="XX"):
             views.list_applications(session, INSTITUTE, views.ApplicationFilter(country="XX"))
         with pytest.raises(NotFound, match="XX"):
-            views.list_cities(session, INSTITUTE, country="xx")
+            member_views.list_cities(session, INSTITUTE, country="xx")
 
 
 def test_pages_are_clamped(world: World) -> None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
 from tests.conftest import ADMIN, INSTITUTE, World, utc
-from workflow import views
+from workflow import member_views, views
 from workflow.actors import Actor
 from workflow.db import transaction
 from workflow.errors import NotAllowed
@@ -132,10 +132,10 @@ def test_city_cannot_touch_another_citys_report_or_membership(world: World) -> N
         assert membership is not None and membership.state == "active"
 
         def members(actor: Actor) -> list[int]:
-            return [m.id for m in views.member_lines(session, s, actor, later)]
+            return [m.id for m in member_views.member_lines(session, s, actor, later)]
 
         def reports(actor: Actor) -> list[int]:
-            return [r.id for r in views.list_reports(session, actor)]
+            return [r.id for r in member_views.list_reports(session, actor)]
 
         assert members(valmiera) == [] and reports(valmiera) == []
         assert members(world.city("Jelgava")) == [membership_id]
@@ -143,8 +143,8 @@ def test_city_cannot_touch_another_citys_report_or_membership(world: World) -> N
         assert members(tartu_commission) == [] and reports(tartu_commission) == []
         assert members(World.commission("LV")) == [membership_id]
         assert reports(World.commission("LV")) == reports(INSTITUTE) == [rid]
-        assert views.count_members(session, valmiera) == 0
-        assert views.count_members(session, World.commission("LV")) == 1
+        assert member_views.count_members(session, valmiera) == 0
+        assert member_views.count_members(session, World.commission("LV")) == 1
 
 
 def test_lists_show_only_what_the_actor_may_see(world: World) -> None:
@@ -173,10 +173,13 @@ def test_lists_show_only_what_the_actor_may_see(world: World) -> None:
         assert views.list_applications(session, latvia, france) == []
         assert views.queue_lines(session, latvia, france) == []
         # cities: a city sees itself, a Commission its country's, the Institute all
-        assert [c.name for c in views.list_cities(session, jelgava)] == ["Jelgava"]
-        assert [c.name for c in views.list_cities(session, latvia)] == ["Jelgava", "Valmiera"]
-        assert len(views.list_cities(session, INSTITUTE)) == 4
-        assert views.list_cities(session, latvia, country="EE") == []
+        assert [c.name for c in member_views.list_cities(session, jelgava)] == ["Jelgava"]
+        assert [c.name for c in member_views.list_cities(session, latvia)] == [
+            "Jelgava",
+            "Valmiera",
+        ]
+        assert len(member_views.list_cities(session, INSTITUTE)) == 4
+        assert member_views.list_cities(session, latvia, country="EE") == []
 
 
 def test_actor_needs_a_scope() -> None:

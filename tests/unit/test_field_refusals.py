@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from web.forms import FieldRefused, form_fields, from_form
 from web.i18n import translator
 from web.refusals import refusal
-from web.schemas import ApplicationIn, CallIn, FieldRefused, form_fields, from_form
+from web.schemas import ApplicationIn, CallIn
 from workflow.uploads import UploadQuotaExceeded, check_pdf
 
 FR = translator("fr")

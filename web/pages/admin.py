@@ -11,19 +11,10 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from web import accounts, queries
+from web.forms import M, form_fields, from_form
 from web.portal import portal_of
 from web.routing import RetryingRoute
-from web.schemas import (
-    CallCancelIn,
-    CallExtendIn,
-    CallIn,
-    CountryIn,
-    Id,
-    M,
-    UserIn,
-    form_fields,
-    from_form,
-)
+from web.schemas import CallCancelIn, CallExtendIn, CallIn, CountryIn, Id, UserIn
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.actors import require_role

@@ -11,10 +11,11 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
 from web import actions, queries
+from web.forms import form_fields, from_form
 from web.i18n import language_names
 from web.portal import portal_of
 from web.routing import RetryingRoute
-from web.schemas import ActionIn, ApplicationIn, Id, form_fields, from_form
+from web.schemas import ActionIn, ApplicationIn, Id
 from web.templating import render, said
 from web.uploads import DEFAULT_NAME, read_upload
 from web.viewer import Viewer, actor_of, checked_form, signed_in

@@ -11,7 +11,7 @@ from web.portal import portal_of
 from web.routing import RetryingRoute
 from web.templating import render
 from web.viewer import Viewer, actor_of, signed_in
-from workflow import views
+from workflow import member_views, views
 from workflow.services import applications as apps
 from workflow.states import ApplicationState as A
 from workflow.states import Role
@@ -28,7 +28,7 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
     with portal.unit() as session:
         if actor.role is Role.CITY:
             rows = views.queue_lines(session, actor)
-            members = views.member_lines(session, portal.settings, actor, now)
+            members = member_views.member_lines(session, portal.settings, actor, now)
             live = [r for r in rows if r.state in apps.LIVE]
             context.update(rows=rows, members=members, can_start=not live and not members)
             template = "home/city.html"
@@ -47,8 +47,8 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
                     actor,
                     views.ApplicationFilter(states=(A.FORWARDED.value, A.UNDER_REVIEW.value)),
                 ),
-                members=views.member_lines(session, portal.settings, actor, now, limit=10),
-                reports=views.reports_to_review(session, actor),
+                members=member_views.member_lines(session, portal.settings, actor, now, limit=10),
+                reports=member_views.reports_to_review(session, actor),
             )
             template = "home/institute.html"
         else:

@@ -7,12 +7,13 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from web import actions
+from web.forms import form_fields, from_form
 from web.portal import portal_of
 from web.routing import RetryingRoute
-from web.schemas import Id, ReportReviewIn, ReportSubmitIn, form_fields, from_form
+from web.schemas import Id, ReportReviewIn, ReportSubmitIn
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
-from workflow import views
+from workflow import member_views
 from workflow.errors import WorkflowError
 from workflow.services import memberships
 from workflow.services import reports as report_service
@@ -24,7 +25,9 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 def member_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
     portal = portal_of(request)
     with portal.reading() as session:
-        pager, rows = views.member_page(session, portal.settings, actor_of(who), portal.now(), page)
+        pager, rows = member_views.member_page(
+            session, portal.settings, actor_of(who), portal.now(), page
+        )
     # Rendered after the transaction: the rows are plain values.
     return render(request, "members/list.html", {"rows": rows, "pager": pager})
 
@@ -34,10 +37,10 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
     portal = portal_of(request)
     actor = actor_of(who)
     with portal.unit() as session:
-        row = views.member_row(session, portal.settings, actor, membership_id, portal.now())
+        row = member_views.member_row(session, portal.settings, actor, membership_id, portal.now())
         context = {
             "row": row,
-            "reports": [(r, views.report_actions(r, actor)) for r in row.reports],
+            "reports": [(r, member_views.report_actions(r, actor)) for r in row.reports],
             "due_dates": memberships.due_dates(portal.settings, row.membership),
             "history": memberships.membership_history(session, actor, membership_id),
         }
@@ -48,7 +51,7 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
 def report_queue(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     with portal.unit() as session:
-        reports = views.reports_to_review(session, actor_of(who))
+        reports = member_views.reports_to_review(session, actor_of(who))
         return render(request, "reports/list.html", {"reports": reports})
 
 
@@ -69,7 +72,7 @@ def _report_page(
         report = report_service.get_report(session, actor, report_id)
         context = {
             "report": report,
-            "actions": views.report_actions(report, actor),
+            "actions": member_views.report_actions(report, actor),
             "summary": report.summary if summary is None else summary,
             "comment": comment,
             "error": error,
