@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol, cast
 
@@ -45,7 +45,6 @@ class Owed:
     addressing: Addressing
     context: dict[str, Any]
     round: str = "1"
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def message_key(subject_type: str, subject_id: int, occasion: str, rnd: str, address: str) -> str:

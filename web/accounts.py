@@ -62,11 +62,6 @@ class Throttled(WorkflowError):
         return f"{self.code}.{'client' if self.client else 'account'}"
 
 
-def user_of_session(session: Session, user_id: int) -> User | None:
-    user = session.get(User, user_id)
-    return user if user is not None and user.active else None
-
-
 def list_users(session: Session, actor: Actor) -> list[User]:
     require_role(actor, Role.ADMIN, doing="see the users")
     return list(session.scalars(select(User).order_by(User.role, User.email)))
