@@ -1,4 +1,4 @@
-"""Tables the portal adds: invitations, sign-in attempts and throttle.
+"""Tables the portal adds: invitations, sign-in attempts and throttle, flash notes.
 
 (Sessions belong to users and live beside them, in ``workflow.models.UserSession``.)
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from workflow.models import Base
@@ -58,3 +58,21 @@ class SignInThrottle(Base):
     #: when the last one was reserved (older ones than a few minutes are stale).
     pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     pending_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class FlashNote(Base):
+    """What a refused form leaves for the page it came from (Post-Redirect-Get).
+
+    The browser holds a random token in a short-lived cookie; the row holds the refusal
+    and the person's input, for ``path`` only, and is read once (see :mod:`web.flash`).
+    Only the token's SHA-256 is stored.
+    """
+
+    __tablename__ = "flash_notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    path: Mapped[str] = mapped_column(String(500))
+    #: JSON: {"error": str | None, "values": {name: value}}
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(index=True)
