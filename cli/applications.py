@@ -281,6 +281,12 @@ def list_(
     state_filter: Annotated[str | None, typer.Option("--state")] = None,
     call: Annotated[str | None, typer.Option(help="Call name, e.g. 2027.")] = None,
     country: Annotated[str | None, typer.Option(help="Country code, e.g. LV.")] = None,
+    search: Annotated[str | None, typer.Option(help="Part of the city's name.")] = None,
+    year: Annotated[int | None, typer.Option(help="The year the call opens.")] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(views.APPLICATION_SORTS)}; -KEY for descending."),
+    ] = None,
     order: Annotated[
         str,
         typer.Option(
@@ -294,7 +300,9 @@ def list_(
 ) -> None:
     """Applications the actor may see, newest first (or --order waiting)."""
     state = cli_state()
-    where = views.ApplicationFilter(state=state_filter, call=call, country=country)
+    where = views.ApplicationFilter(
+        state=state_filter, call=call, country=country, search=search, year=year, sort=sort
+    )
     with clear_errors(), transaction(state.factory) as session:
         rows = views.list_applications(
             session,

@@ -33,17 +33,15 @@ def list_(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Every call, with its window, Commission deadline, quota and status at --now."""
+    """Every call, with its window, Commission deadline, quota and status at --now:
+    upcoming, open, closed (the Commissions decide), finished or cancelled."""
     state = cli_state()
     moment = state.now(now)
     with clear_errors(), transaction(state.factory) as session:
         calls = call_service.list_calls(session, state.settings, moment, years)
 
         def status(c: Call) -> str:
-            if call_service.is_cancelled(c):
-                return "cancelled"
-            w = call_service.window(c)
-            return "open" if w.contains(moment) else "closed" if w.has_closed(moment) else "planned"
+            return call_service.status(c, moment).value
 
         data = [{**call_dict(c), "status": status(c)} for c in calls]
         show(

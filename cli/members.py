@@ -42,6 +42,13 @@ VersionOption = Annotated[int | None, typer.Option("--version")]
 def list_(
     who: AsOption = "admin",
     state_filter: Annotated[str | None, typer.Option("--state")] = None,
+    country: Annotated[str | None, typer.Option(help="Country code, e.g. LV.")] = None,
+    search: Annotated[str | None, typer.Option(help="Part of the city's name.")] = None,
+    year: Annotated[int | None, typer.Option(help="The admission year.")] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(member_views.MEMBER_SORTS)}; -KEY for descending."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, help="At most this many.")] = 1000,
     offset: Annotated[int, typer.Option(min=0, help="Skip this many first.")] = 0,
     now: NowOption = None,
@@ -49,13 +56,16 @@ def list_(
 ) -> None:
     """Members with their reporting status: inactive, then overdue, then active, by city."""
     state = cli_state()
+    where = member_views.MemberFilter(
+        state=state_filter, country=country, search=search, year=year, sort=sort
+    )
     with clear_errors(), transaction(state.factory) as session:
         rows = member_views.member_lines(
             session,
             state.settings,
             resolve_actor(session, who),
             state.now(now),
-            state=state_filter,
+            where,
             limit=limit,
             offset=offset,
         )
@@ -189,12 +199,22 @@ _membership_change("withdraw", "Leave the network (the city).")
 def list_reports(
     who: AsOption = "admin",
     state_filter: Annotated[str | None, typer.Option("--state")] = None,
+    country: Annotated[str | None, typer.Option(help="Country code, e.g. LV.")] = None,
+    search: Annotated[str | None, typer.Option(help="Part of the city's name.")] = None,
+    year: Annotated[int | None, typer.Option(help="The year of the due date.")] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(help=f"{', '.join(member_views.REPORT_SORTS)}; -KEY for descending."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Report obligations the actor may see, by due date."""
     state = cli_state()
+    where = member_views.ReportFilter(
+        state=state_filter, country=country, search=search, year=year, sort=sort
+    )
     with clear_errors(), transaction(state.factory) as session:
-        rows = member_views.list_reports(session, resolve_actor(session, who), state=state_filter)
+        rows = member_views.list_reports(session, resolve_actor(session, who), where)
         show(
             [report_dict(r) for r in rows],
             state.wants_json(as_json),

@@ -50,7 +50,7 @@ def serve(
     settings = state.settings.with_overrides(web={"secret_key": key})
     factory = state.factory  # migrates the database on first use
     if settings.web.demo_data:
-        load_demo(factory, settings, state.now())
+        load_demo(factory, settings, state.now(), world=True)  # web/demo_world.py
     scheduler = None if no_scheduler else _start_scheduler(settings, factory)
     web = settings.web
     console.print(f"portal: http://{web.host}:{web.port}/ (links in emails: {web.public_url})")
@@ -58,6 +58,7 @@ def serve(
         console.print(f"demo sign-ins, each with the password [bold]{PASSWORD}[/bold]:")
         for email, _name, role, country, _city in USERS:
             console.print(f"  {role:<11} {email}{' (' + country + ')' if country else ''}")
+        console.print("  and one per role and language: admin.fr@demo.example.org, ... (README)")
     console.print(f"portal: {web.workers} worker process(es)")
     try:
         # The workers build their own engines; the scheduler stays here, in one process.

@@ -73,12 +73,28 @@ class DatabaseSettings(_Section):
         return value
 
 
+#: The network's name in the other languages of the portal and the mail (``name``, in
+#: ``[network]``, is the English one and the default of any language not listed).
+NETWORK_NAMES: dict[str, str] = {
+    "fr": "Réseau mondial UNESCO des villes apprenantes",
+    "lv": "UNESCO Izglītības pilsētu tīkls",
+    "ru": "Глобальная сеть обучающихся городов ЮНЕСКО",
+}
+
+
 class NetworkSettings(_Section):
     name: str
     address: str
     institute_address: str
     language: str
     languages: list[str]
+    #: The name by language (``[network.names] fr = "..."``); a language not listed says
+    #: ``name``. The defaults are :data:`NETWORK_NAMES`.
+    names: dict[str, str] = Field(default_factory=lambda: dict(NETWORK_NAMES))
+
+    def name_in(self, language: str) -> str:
+        """The network's name in ``language`` (``name`` when none is set for it)."""
+        return self.names.get(language) or self.name
 
 
 class CallSettings(_Section):
@@ -175,6 +191,11 @@ class SignInSettings(_Section):
     account_lock_seconds: int = Field(ge=1, le=86_400)
     client_max_failures: int = Field(ge=1, le=100_000)
     client_lock_minutes: int = Field(ge=1, le=1440)
+    #: "Forgot your password?": how long the emailed link works, and how many links one
+    #: email address (and one client address) may ask for within ``window_minutes``.
+    reset_link_minutes: int = Field(default=60, ge=5, le=10_080)
+    reset_max_requests: int = Field(default=3, ge=1, le=100)
+    reset_client_max_requests: int = Field(default=20, ge=1, le=100_000)
 
 
 class Settings(BaseSettings):

@@ -1,6 +1,9 @@
 """What the templates may say: the context of each occasion, built from its subject.
 
-Every template also gets ``recipient``, ``date`` and ``lang``. Which occasion uses which
+Every template also gets ``recipient``, ``date`` and ``lang``. A context that names the
+network carries ``network_names`` (by language, from the settings) and one that names a
+country its ``country_code``: :func:`notifications.render.render` says ``network`` and
+``country`` in the recipient's language from them. Which occasion uses which
 builder is said in :mod:`notifications.table`. The sweep's occasions get:
 
 ``call_opened``
@@ -51,6 +54,7 @@ def application(app: Application, settings: Settings, event: Event) -> dict[str,
         "application_id": app.id,
         "city": app.city.name,
         "country": app.city.country.name,
+        "country_code": app.city.country.code,
         "commission": app.city.country.commission_name,
         "call": call.name,
         "opens_on": call.opens_on,
@@ -60,6 +64,7 @@ def application(app: Application, settings: Settings, event: Event) -> dict[str,
         "comment": event.comment,
         "endorsement": app.endorsement,
         "network": settings.network.name,
+        "network_names": dict(settings.network.names),
         "url": portal(settings, f"/applications/{app.id}"),
     }
 
@@ -71,10 +76,12 @@ def report(report: Report, settings: Settings, event: Event) -> dict[str, Any]:
         "report_id": report.id,
         "city": city.name,
         "country": city.country.name,
+        "country_code": city.country.code,
         "due_on": report.due_on,
         "late": report.late,
         "comment": "" if event.trigger == "submit" else event.comment,
         "network": settings.network.name,
+        "network_names": dict(settings.network.names),
         "url": portal(settings, f"/reports/{report.id}"),
     }
 
@@ -83,8 +90,10 @@ def membership(m: Membership, settings: Settings, event: Event) -> dict[str, Any
     return {
         "city": m.city.name,
         "country": m.city.country.name,
+        "country_code": m.city.country.code,
         "comment": event.comment,
         "network": settings.network.name,
+        "network_names": dict(settings.network.names),
     }
 
 
@@ -94,11 +103,13 @@ def membership_inactive(m: Membership, settings: Settings, event: Event) -> dict
     return {
         "city": m.city.name,
         "country": country.name,
+        "country_code": country.code,
         "commission": country.commission_name,
         "due_on": event.facts["first_due"],
         "grace_days": settings.reports.grace_days,
         "inactive_since": event.facts["inactive_since"],
         "network": settings.network.name,
+        "network_names": dict(settings.network.names),
         "url": portal(settings, f"/members/{m.id}"),
     }
 
@@ -111,6 +122,7 @@ def invitation(user: User, settings: Settings, event: Event) -> dict[str, Any]:
         "url": event.facts["url"],
         "expires_at": event.facts["expires_at"],
         "network": settings.network.name,
+        "network_names": dict(settings.network.names),
     }
 
 
@@ -126,6 +138,7 @@ def call(c: Call, settings: Settings) -> dict[str, Any]:
         "timezone": c.timezone,
         "quota": c.quota,
         "network": settings.network.name,
+        "network_names": dict(settings.network.names),
         "url": portal(settings, "/"),
     }
 
@@ -162,6 +175,7 @@ def commission_reminder(
         **call(c, settings),
         "commission": country.commission_name,
         "country": country.name,
+        "country_code": country.code,
         "pending": pending,
         "days_left": (c.commission_deadline - today).days,
         "url": portal(settings, "/applications"),
@@ -174,6 +188,7 @@ class Terms(Protocol):
     report_id: Any
     city_name: Any
     country_name: Any
+    country_code: Any
     commission_name: Any
     timezone: Any
 
@@ -181,6 +196,7 @@ class Terms(Protocol):
     def per_zone(self, values: Mapping[str, int]) -> Any: ...
     def boolean(self, value: bool) -> Any: ...
     def text(self, value: str) -> Any: ...
+    def names(self, values: Mapping[str, str]) -> Any: ...
     def url(self, prefix: str, key: Any) -> Any: ...
 
 
@@ -191,6 +207,7 @@ def report_reminder(x: Terms, settings: Settings, group: ReportRound) -> dict[st
         "report_id": x.report_id,
         "city": x.city_name,
         "country": x.country_name,
+        "country_code": x.country_code,
         "commission": x.commission_name,
         "due_on": x.day(due),
         "timezone": x.timezone,
@@ -199,6 +216,7 @@ def report_reminder(x: Terms, settings: Settings, group: ReportRound) -> dict[st
         "escalated": x.boolean(escalated(group.found, settings)),
         "grace_until": x.day(due + timedelta(days=settings.reports.grace_days)),
         "network": x.text(settings.network.name),
+        "network_names": x.names(settings.network.names),
         "url": x.url(portal(settings, "/reports/"), x.report_id),
     }
 
@@ -210,6 +228,7 @@ class Values:
         self.report_id = report_id
         self.city_name = city_name
         self.country_name = country.name
+        self.country_code = country.code
         self.commission_name = country.commission_name
         self.timezone = country.timezone
 
@@ -224,6 +243,9 @@ class Values:
 
     def text(self, value: str) -> Any:
         return value
+
+    def names(self, values: Mapping[str, str]) -> Any:
+        return dict(values)
 
     def url(self, prefix: str, key: Any) -> Any:
         return f"{prefix}{key}"

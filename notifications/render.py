@@ -33,6 +33,8 @@ from jinja2 import (
 )
 from markupsafe import Markup, escape
 
+from config.settings import NETWORK_NAMES
+
 TEMPLATES = Path(__file__).with_name("templates")
 FALLBACK = "en"
 _URL = re.compile(r"https?://[^\s<>\"']+")
@@ -44,6 +46,10 @@ _MARKED = re.compile("([\ue000\ue001])([^\ue000-\ue002]*)\ue002")
 #: Joined to ``://``, dots and ``@`` in user text: invisible, and no client links it.
 ZWJ = "\u200d"
 _DOT = re.compile(r"\.(?=\w)")
+
+
+#: The layout's header for an occasion whose context does not name the network.
+_HEADER: dict[str, str] = {"en": "UNESCO Global Network of Learning Cities", **NETWORK_NAMES}
 
 
 class Link(str):
@@ -180,6 +186,30 @@ def _plural_chooser(language: str) -> Any:
     return plural
 
 
+def country_in(code: str, language: str, fallback: str) -> str:
+    """A country by its ISO code in ``language`` (CLDR, through Babel), else ``fallback``."""
+    try:
+        found = Locale.parse(language).territories.get(code.upper())
+    except (ValueError, TypeError):
+        found = None
+    return str(found) if found else fallback
+
+
+def localized(context: dict[str, Any], language: str) -> dict[str, Any]:
+    """``context`` with the network's and the country's names in ``language``: from its
+    ``network_names`` and ``country_code`` (see :mod:`notifications.contexts`)."""
+    names = context.get("network_names")
+    code = context.get("country_code")
+    if not isinstance(names, dict) and not isinstance(code, str):
+        return context
+    found = dict(context)
+    if isinstance(names, dict) and isinstance(names.get(language), str) and names[language]:
+        found["network"] = names[language]
+    if isinstance(code, str) and code and "country" in context:
+        found["country"] = country_in(code, language, str(context["country"]))
+    return found
+
+
 def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     """Subject, plain text and HTML of ``occasion`` in ``language`` (or English)."""
     env = environment()
@@ -189,6 +219,7 @@ def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     except TemplateNotFound:
         used = FALLBACK
         template = env.get_template(f"{occasion}/{FALLBACK}.txt")
+    context = localized(context, used)
     values = {
         **_with_links(context),
         "date": _date_formatter(used),
@@ -200,7 +231,16 @@ def render(occasion: str, language: str, context: dict[str, Any]) -> Rendered:
     marked = "".join(template.blocks["body"](template.new_context(values))).strip()
     body = _unmarked(marked).strip() + "\n"
     # The layout's own names win over a context key of the same name.
+    network = context.get("network")
+    if not (isinstance(network, str) and network):
+        network = _HEADER.get(used, _HEADER["en"])
     html = _layout().render(
-        {**context, "subject": defused(subject), "body": _body_html(marked), "lang": used}
+        {
+            **context,
+            "subject": defused(subject),
+            "body": _body_html(marked),
+            "lang": used,
+            "header": network,
+        }
     )
     return Rendered(subject=subject, text=body, html=html, language=used)

@@ -92,6 +92,7 @@ class _Terms:
         self.report_id: Any = Report.id
         self.city_name: Any = City.name
         self.country_name: Any = Country.name
+        self.country_code: Any = Country.code
         self.commission_name: Any = Country.commission_name
         self.timezone: Any = Country.timezone
 
@@ -108,6 +109,9 @@ class _Terms:
 
     def text(self, value: str) -> Any:
         return _text(value)
+
+    def names(self, values: Mapping[str, str]) -> Any:
+        return self.d.obj(*(t for k, v in sorted(values.items()) for t in (_text(k), _text(v))))
 
     def url(self, prefix: str, key: Any) -> Any:
         return _text(prefix) + sql_cast(key, String)

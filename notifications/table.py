@@ -174,6 +174,10 @@ EVENTS: dict[tuple[str, str], tuple[Mail, ...]] = {
     ),
     # The portal's accounts (web/accounts.py): facts url and expires_at.
     ("user", "invite"): (Mail("user_invitation", to=("user",), context=contexts.invitation),),
+    # "Forgot your password?" (web/accounts.py request_reset): the same facts.
+    ("user", "password_reset"): (
+        Mail("password_reset", to=("user",), context=contexts.invitation),
+    ),
 }
 
 #: The sweep's reminder occasions, by occasion. Rounds: ``open`` (call_opened);

@@ -1,5 +1,6 @@
-"""Account services: invitations, password rules, language, user lists, and the
-refusals of signing in (the sign-in itself, with its throttle, is :mod:`web.signin`).
+"""Account services: invitations, password rules, password reset and change, the
+profile (name, language), user lists, and the refusals of signing in (the sign-in itself,
+with its throttle, is :mod:`web.signin`).
 
 Like the workflow services, each function takes the session and ``now``; the caller owns
 the transaction. Authorisation is checked here, so pages and API get the same answer.
@@ -11,22 +12,28 @@ import re
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import case, literal, select, update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn  # type: ignore[import-untyped]
 
 from config import Settings
 from web.i18n import LANGUAGES
-from web.models import Invitation
+from web.models import Invitation, SignInThrottle
 from web.security import MIN_PASSWORD_LENGTH, hash_password, hash_token, new_token
 from workflow import events
 from workflow.actors import Actor, require_role
-from workflow.errors import InvalidInput, NotAllowed, NotFound, WorkflowError
-from workflow.models import Country, User
+from workflow.db import dialect_insert
+from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, WorkflowError
+from workflow.models import Country, PasswordReset, User, UserSession, UTCDateTime
 from workflow.services.common import audit, flush
-from workflow.services.users import revoke_sessions
+from workflow.services.directory import FieldInvalid, check_required
+from workflow.services.users import actor_for, revoke_sessions
 from workflow.states import Role
+
+if TYPE_CHECKING:
+    from web.signin import Units
 
 INVITATION_VALID = timedelta(days=7)
 
@@ -51,7 +58,8 @@ class Throttled(WorkflowError):
         at = f"{until:%H:%M:%S}"
         super().__init__(
             f"Too many failed sign-ins {whose}. Try again after {at} UTC. If you have "
-            "forgotten your password, ask an administrator for a new invitation."
+            'forgotten your password, choose a new one with "Forgot your password?" on the '
+            "sign-in page."
         )
         self.until = until
         self.client = client
@@ -258,14 +266,26 @@ def check_new_password(password: str, repeat: str, *, user_inputs: Iterable[str]
 
 
 def accept_invitation(
-    session: Session, token: str, password: str, repeat: str, *, now: datetime
+    session: Session,
+    token: str,
+    password: str,
+    repeat: str,
+    *,
+    now: datetime,
+    language: str = "",
+    chosen: bool = False,
 ) -> User:
-    """The invitee sets a password; the link cannot be used again."""
+    """The invitee sets a password; the link cannot be used again.
+
+    ``language`` is the one the invitee was reading the page in: the account takes it
+    when it has none yet, or when the invitee ``chosen`` it with the language switch."""
     invitation = _invitation(session, token, now)
     user = invited_user(session, token, now=now)
     check_new_password(password, repeat, user_inputs=personal_words(user.email, user.name))
     user.password_hash = hash_password(password)
     invitation.used_at = now
+    if language in LANGUAGES and (chosen or user.language not in LANGUAGES):
+        user.language = language
     session.flush()
     # A new password ends every earlier session and API token of the user.
     revoke_sessions(session, user.id, now=now)
@@ -279,3 +299,320 @@ def set_language(session: Session, user_id: int, language: str) -> None:
     if user is not None:
         user.language = language
         session.flush()
+
+
+def adopt_language(session: Session, user_id: int, language: str) -> str:
+    """The account's language; an account with none takes ``language`` (the one its
+    user was reading the portal in when signing in)."""
+    user = session.get(User, user_id)
+    if user is None:
+        return language
+    if user.language not in LANGUAGES and language in LANGUAGES:
+        user.language = language
+        session.flush()
+    return user.language
+
+
+# --- the profile -------------------------------------------------------------------------
+
+#: The longest name kept (the column's width).
+NAME_MAX = 200
+
+
+def update_profile(session: Session, user_id: int, *, name: str, language: str) -> User:
+    """The signed-in user's own name and language (of the portal's languages)."""
+    user = session.get(User, user_id)
+    if user is None or not user.active:
+        raise NotFound("user", user_id)
+    name = check_required(name, "name")
+    if len(name) > NAME_MAX:
+        raise FieldInvalid(
+            "too_long", "name", f"{len(name)} characters, at most {NAME_MAX}.",
+            length=len(name), max=NAME_MAX,
+        )  # fmt: skip
+    if language not in LANGUAGES:
+        raise FieldInvalid(
+            "not_language", "language", f"{language!r} is not one of {', '.join(LANGUAGES)}.",
+            value=language, languages=", ".join(LANGUAGES),
+        )  # fmt: skip
+    user.name = name
+    user.language = language
+    flush(session, "user", user.email)
+    return user
+
+
+# --- changing one's password -------------------------------------------------------------
+
+
+class WrongPassword(WorkflowError):
+    """The current password, asked before a new one is set, did not match."""
+
+    code = "wrong_password"
+    status = 422
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Your current password is not right. Type it again; if you have forgotten it, "
+            'sign out and use "Forgot your password?" on the sign-in page.'
+        )
+
+
+def change_password(
+    units: Units,
+    settings: Settings,
+    user_id: int,
+    current: str,
+    password: str,
+    repeat: str,
+    *,
+    keep_session: int | None,
+    client: str | None,
+    now: datetime,
+) -> int:
+    """The signed-in user replaces their password, giving the current one first (checked
+    and throttled as a sign-in is: a stolen session cannot try passwords at will). Every
+    other session and API token of the user ends; ``keep_session`` (the one asking) goes
+    on. Returns how many sessions ended.
+
+    No transaction is open while Argon2 checks the current password or hashes the new.
+    """
+    from web import signin  # web.signin imports this module's refusals
+
+    with units.reading() as session:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise NotFound("user", user_id)
+        email, inputs = user.email, personal_words(user.email, user.name)
+    try:
+        checked = signin.attempt(units, settings.signin, email, current, client=client, now=now)
+    except SignInFailed:
+        raise WrongPassword() from None
+    check_new_password(password, repeat, user_inputs=inputs)
+    new_hash = hash_password(password)
+    with units.unit() as session:
+        changed = session.execute(
+            update(User)
+            .where(User.id == user_id, User.password_hash == checked.password_hash)
+            .values(password_hash=new_hash)
+        )
+        if not getattr(changed, "rowcount", 0):
+            raise Conflict("user", email, "the password was changed meanwhile")
+        others = update(UserSession).where(
+            UserSession.user_id == user_id, UserSession.revoked_at.is_(None)
+        )
+        if keep_session is not None:
+            others = others.where(UserSession.id != keep_session)
+        ended = int(getattr(session.execute(others.values(revoked_at=now)), "rowcount", 0) or 0)
+        session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        who = session.get(User, user_id)
+        assert who is not None
+        audit(
+            session,
+            actor_for(who),
+            subject_type="user",
+            subject_id=user_id,
+            action="change_password",
+            now=now,
+            comment=f"{ended} other sessions ended",
+        )
+    return ended
+
+
+# --- "Forgot your password?" -------------------------------------------------------------
+
+
+class ResetThrottled(WorkflowError):
+    """Too many requests for a new password from one client address. The answer is the
+    same for every email, so it tells nothing about accounts."""
+
+    code = "too_many_resets"
+    status = 429
+
+    def __init__(self, minutes: int) -> None:
+        super().__init__(
+            "Too many requests for a new password from your network address. "
+            f"Try again in {minutes} minutes."
+        )
+        self.params = {"minutes": minutes}
+
+
+class ResetLinkInvalid(InvalidInput):
+    """A link to choose a new password that was used, replaced or has expired."""
+
+    def __init__(self, why: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.why = why
+        self.params = params
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{self.why}"
+
+
+def _used_link() -> ResetLinkInvalid:
+    return ResetLinkInvalid(
+        "reset_link_used",
+        "This link to choose a new password does not work any more: it was used, or a "
+        'newer one was sent. Ask for a new link with "Forgot your password?".',
+    )
+
+
+def count_request(session: Session, key: str, window: timedelta, now: datetime) -> int:
+    """Count one request under ``key`` (a row of the sign-in throttle table) in one
+    atomic statement, so parallel requests cannot all slip under a limit. Returns the
+    requests within the current ``window``, this one included."""
+    t = SignInThrottle.__table__
+    fresh = t.c.window_started_at <= literal(now - window, UTCDateTime())
+    statement = (
+        dialect_insert(session)(t)
+        .values(key=key, failures=1, window_started_at=now, pending=0)
+        .on_conflict_do_update(
+            index_elements=[t.c.key],
+            set_={
+                "failures": case((fresh, 1), else_=t.c.failures + 1),
+                "window_started_at": case(
+                    (fresh, literal(now, UTCDateTime())), else_=t.c.window_started_at
+                ),
+            },
+        )
+        .returning(t.c.failures)
+    )
+    return int(session.execute(statement).scalar_one())
+
+
+def reset_url(settings: Settings, token: str) -> str:
+    return f"{settings.web.public_url.rstrip('/')}/password/reset/{token}"
+
+
+def request_reset(
+    session: Session, settings: Settings, email: str, *, client: str | None, now: datetime
+) -> str | None:
+    """Someone asks for a link to choose a new password for ``email``.
+
+    An active account of that address is emailed a one-time link (through the outbox),
+    valid ``[signin] reset_link_minutes``; earlier unused links of the account stop
+    working. The caller answers the same whatever happens here, so nobody learns
+    which addresses have accounts: an unknown or inactive address, or one that asked
+    more than ``reset_max_requests`` times within ``window_minutes``, gets no mail and
+    no refusal. Only a client address over ``reset_client_max_requests`` is refused
+    (:class:`ResetThrottled`), for any email alike. Returns the link's token when a
+    mail is owed (for tests), else ``None``.
+    """
+    limits = settings.signin
+    window = timedelta(minutes=limits.window_minutes)
+    address = email.strip().lower()[:254]
+    client_key = f"reset:client:{(client or 'unknown')[:100]}"
+    if count_request(session, client_key, window, now) > limits.reset_client_max_requests:
+        raise ResetThrottled(limits.window_minutes)
+    asked = count_request(session, f"reset:account:{address}", window, now)
+    user = session.scalars(select(User).where(User.email == address)).first()
+    token = new_token()  # made for every request: known and unknown ones cost alike
+    if user is None or not user.active or asked > limits.reset_max_requests:
+        return None
+    session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    reset = PasswordReset(
+        user_id=user.id,
+        token_hash=hash_token(token),
+        created_at=now,
+        expires_at=now + timedelta(minutes=limits.reset_link_minutes),
+    )
+    session.add(reset)
+    flush(session, "user", user.email)
+    actor = actor_for(user)
+    # Who is told, and what: the ("user", "password_reset") row of notifications/table.py.
+    events.publish(
+        session,
+        settings,
+        [
+            events.Event(
+                workflow="user",
+                subject_type="user",
+                subject_id=user.id,
+                trigger="password_reset",
+                source=None,
+                dest=None,
+                actor=actor,
+                comment="",
+                at=now,
+                round=str(reset.id),
+                facts={"url": reset_url(settings, token), "expires_at": reset.expires_at},
+            )
+        ],
+    )
+    audit(
+        session,
+        actor,
+        subject_type="user",
+        subject_id=user.id,
+        action="request_password_reset",
+        now=now,
+        comment=f"link valid until {reset.expires_at:%Y-%m-%d %H:%M} UTC",
+    )
+    return token
+
+
+def _reset_of(session: Session, token: str, now: datetime) -> tuple[PasswordReset, User]:
+    if not token or len(token) > 200:
+        raise _used_link()
+    found = session.scalars(
+        select(PasswordReset).where(PasswordReset.token_hash == hash_token(token))
+    ).first()
+    if found is None or found.used_at is not None:
+        raise _used_link()
+    if found.expires_at <= now:
+        minutes = int((found.expires_at - found.created_at).total_seconds() // 60)
+        raise ResetLinkInvalid(
+            "reset_link_expired",
+            f"This link to choose a new password has expired (it works for {minutes} "
+            'minutes). Ask for a new one with "Forgot your password?".',
+            minutes=minutes,
+        )
+    user = session.get(User, found.user_id)
+    if user is None or not user.active:
+        raise _used_link()
+    return found, user
+
+
+def reset_user(session: Session, token: str, *, now: datetime) -> User:
+    """The user whose link ``token`` is, while the link works."""
+    return _reset_of(session, token, now)[1]
+
+
+def reset_password(units: Units, token: str, password: str, repeat: str, *, now: datetime) -> int:
+    """Choose a new password with the emailed link ``token``, which then stops working.
+    The rules are those of every new password; every session and API token of the user
+    ends. Returns the user's id. Argon2 hashes outside any transaction."""
+    with units.reading() as session:
+        user = reset_user(session, token, now=now)
+        inputs = personal_words(user.email, user.name)
+    check_new_password(password, repeat, user_inputs=inputs)
+    new_hash = hash_password(password)
+    with units.unit() as session:
+        reset, user = _reset_of(session, token, now)
+        taken = session.execute(
+            update(PasswordReset)
+            .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+            .values(used_at=now)
+        )
+        if not getattr(taken, "rowcount", 0):  # a second click at the same moment
+            raise _used_link()
+        user.password_hash = new_hash
+        session.flush()
+        revoke_sessions(session, user.id, now=now)
+        audit(
+            session,
+            actor_for(user),
+            subject_type="user",
+            subject_id=user.id,
+            action="reset_password",
+            now=now,
+        )
+        return user.id

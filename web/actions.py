@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from workflow.actors import Actor, require_role
-from workflow.errors import InvalidInput
-from workflow.machines import WORKFLOWS
+from workflow.errors import InvalidInput, WorkflowError
+from workflow.machines import WORKFLOWS, Step
 from workflow.models import Application, City, Report
 from workflow.services import applications as apps
 from workflow.services import decisions, directory, submissions
@@ -251,3 +251,97 @@ def optional_int(value: object) -> int | None:
     if not 0 <= number <= MAX_NUMBER:
         raise InvalidInput(f"{value!r} is out of range (0 to {MAX_NUMBER:,}).")
     return number
+
+
+# --- what may be offered ------------------------------------------------------------------
+
+
+#: Actions a person cannot take back: the page asks to confirm each one first.
+CONFIRMED: dict[str, frozenset[str]] = {
+    "application": frozenset(
+        ("submit", "submit_direct", "endorse", "return_to_city", "decline", "start_review",
+         "admit", "not_admit", "reopen", "withdraw")
+    ),
+    "report": frozenset(("submit", "accept", "return_for_revision")),
+}  # fmt: skip
+
+
+class NotConfirmed(WorkflowError):
+    """An action that cannot be taken back, posted without its confirmation."""
+
+    code = "not_confirmed"
+    status = 400
+
+    def __init__(self) -> None:
+        super().__init__("Confirm the action: it cannot be undone.")
+
+
+@dataclass(frozen=True)
+class Offer:
+    """An action of the table the person's role may fire from the record's state, and
+    why it would be refused now (None: it will succeed, given the person's input)."""
+
+    step: Step
+    refused: WorkflowError | None = None
+
+    @property
+    def trigger(self) -> str:
+        return self.step.trigger
+
+    @property
+    def needs_comment(self) -> bool:
+        return self.step.needs_comment
+
+
+def check_application_action(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    app: Application,
+    trigger: str,
+    now: datetime,
+) -> None:
+    """Raise what the service of ``trigger`` would raise on ``app`` now, before any input
+    (a comment, an endorsement) is given: the same check the service runs."""
+    if trigger == "submit":
+        submissions.check_submit(session, settings, actor, app, now)
+    elif trigger == "submit_direct":
+        submissions.check_submit_direct(session, settings, actor, app, now)
+    elif trigger == "endorse":
+        submissions.check_endorse(session, actor, app, now)
+    else:
+        decisions.check_decide(actor, app, trigger, now)
+
+
+def check_report_action(actor: Actor, report: Report, trigger: str) -> None:
+    """Raise what the report service of ``trigger`` would raise now (before the input)."""
+    if trigger == "submit":
+        report_service.check_submit_report(actor, report)
+    else:
+        report_service.check_review(actor, report, trigger)
+
+
+def application_offers(
+    session: Session, settings: Settings, actor: Actor, app: Application, now: datetime
+) -> list[Offer]:
+    offers = []
+    for s in WORKFLOWS["application"].allowed(app.state, actor.role):
+        try:
+            check_application_action(session, settings, actor, app, s.trigger, now)
+        except WorkflowError as exc:
+            offers.append(Offer(s, exc))
+        else:
+            offers.append(Offer(s))
+    return offers
+
+
+def report_offers(actor: Actor, report: Report) -> list[Offer]:
+    offers = []
+    for s in WORKFLOWS["report"].allowed(report.state, actor.role):
+        try:
+            check_report_action(actor, report, s.trigger)
+        except WorkflowError as exc:
+            offers.append(Offer(s, exc))
+        else:
+            offers.append(Offer(s))
+    return offers

@@ -24,8 +24,9 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=RetryingRou
 def list_calls(request: Request, who: Viewer = Depends(api_user)) -> list[s.CallOut]:
     portal = portal_of(request)
     with portal.unit() as session:
-        found = queries.calls_overview(session, portal.settings, actor_of(who), portal.now())
-        return [s.CallOut.of(c) for c in found]
+        now = portal.now()
+        found = queries.calls_overview(session, portal.settings, actor_of(who), now)
+        return [s.CallOut.of(c, now) for c in found]
 
 
 @router.post("/calls", response_model=s.CallOut, status_code=201, tags=["administration"])
@@ -44,7 +45,7 @@ def create_call(request: Request, body: s.CallIn, who: Viewer = Depends(api_user
             timezone=body.timezone,
             now=portal.now(),
         )
-        return s.CallOut.of(call)
+        return s.CallOut.of(call, portal.now())
 
 
 @router.post("/calls/{name}/extend", response_model=s.CallOut, tags=["administration"])
@@ -63,7 +64,7 @@ def extend_call(
             version=body.version,
             comment=body.comment,
         )
-        return s.CallOut.of(call)
+        return s.CallOut.of(call, portal.now())
 
 
 @router.post("/calls/{name}/cancel", response_model=s.CallOut, tags=["administration"])
@@ -75,7 +76,7 @@ def cancel_call(
         call = call_service.cancel_call(
             session, actor_of(who), name, now=portal.now(), reason=body.reason, version=body.version
         )
-        return s.CallOut.of(call)
+        return s.CallOut.of(call, portal.now())
 
 
 @router.get("/countries", response_model=list[s.CountryOut], tags=["administration"])

@@ -30,6 +30,13 @@ def list_applications(
     state: str | None = None,
     call: str | None = None,
     country: str | None = Query(None, max_length=2, description="A country code, e.g. LV."),
+    q: str | None = Query(None, max_length=100, description="Part of the city's name."),
+    year: int | None = Query(None, ge=1900, le=2200, description="The year the call opens."),
+    sort: str | None = Query(
+        None,
+        max_length=20,
+        description=f"One of {', '.join(views.APPLICATION_SORTS)}; -KEY for descending.",
+    ),
     order: Literal["newest", "waiting"] = Query(
         "newest", description="newest first, or what waits for you first (the portal's order)"
     ),
@@ -37,9 +44,12 @@ def list_applications(
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> list[s.ApplicationOut]:
     """Applications the caller may see, newest first (or ``order=waiting``: those waiting
-    for the caller first, soonest Commission deadline first); page with limit and offset."""
+    for the caller first, soonest Commission deadline first; ``sort`` replaces the order);
+    the portal's filter (``workflow.views.ApplicationFilter``); page with limit and offset."""
     actor = actor_of(who)
-    where = views.ApplicationFilter(state=state, call=call, country=country)
+    where = views.ApplicationFilter(
+        state=state, call=call, country=country, search=q, year=year, sort=sort
+    )
     with portal_of(request).unit() as session:
         found = views.list_applications(
             session, actor, where, order=order, limit=limit, offset=offset

@@ -14,7 +14,9 @@ from web.routing import RetryingRoute
 from web.schemas import Id
 from web.viewer import Viewer, actor_of
 from workflow import member_views
+from workflow.actors import require_role
 from workflow.services import reports as report_service
+from workflow.states import Role
 
 router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=RetryingRoute)
 
@@ -23,14 +25,31 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=RetryingRou
 def list_members(
     request: Request,
     who: Viewer = Depends(api_user),
+    state: str | None = None,
+    country: str | None = Query(None, max_length=2, description="A country code, e.g. LV."),
+    q: str | None = Query(None, max_length=100, description="Part of the city's name."),
+    year: int | None = Query(None, ge=1900, le=2200, description="The admission year."),
+    sort: str | None = Query(
+        None,
+        max_length=20,
+        description=f"One of {', '.join(member_views.MEMBER_SORTS)}; -KEY for descending.",
+    ),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=10_000_000),
 ) -> list[s.MemberOut]:
-    """Members with their reporting status, overdue first; page with limit and offset."""
+    """Members with their reporting status, overdue first (or by ``sort``), the portal's
+    filter (``workflow.member_views.MemberFilter``); page with limit and offset."""
     portal = portal_of(request)
+    where = member_views.MemberFilter(state=state, country=country, search=q, year=year, sort=sort)
     with portal.unit() as session:
         rows = member_views.member_lines(
-            session, portal.settings, actor_of(who), portal.now(), limit=limit, offset=offset
+            session,
+            portal.settings,
+            actor_of(who),
+            portal.now(),
+            where,
+            limit=limit,
+            offset=offset,
         )
         return [
             s.MemberOut(
@@ -58,10 +77,30 @@ def member_reports(
 
 
 @router.get("/reports", response_model=list[s.ReportOut], tags=["reports"])
-def reports_to_review(request: Request, who: Viewer = Depends(api_user)) -> list[s.ReportOut]:
+def reports_to_review(
+    request: Request,
+    who: Viewer = Depends(api_user),
+    state: str = Query("submitted", description="A report state; empty: every state."),
+    country: str | None = Query(None, max_length=2, description="A country code, e.g. LV."),
+    q: str | None = Query(None, max_length=100, description="Part of the city's name."),
+    year: int | None = Query(None, ge=1900, le=2200, description="The year of the due date."),
+    sort: str | None = Query(
+        None,
+        max_length=20,
+        description=f"One of {', '.join(member_views.REPORT_SORTS)}; -KEY for descending.",
+    ),
+    limit: int = Query(1000, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=10_000_000),
+) -> list[s.ReportOut]:
+    """The Institute's reports: those to review (submitted, the longest waiting first) by
+    default; the portal's filter (``workflow.member_views.ReportFilter``)."""
     actor = actor_of(who)
+    where = member_views.ReportFilter(
+        state=state or None, country=country, search=q, year=year, sort=sort
+    )
     with portal_of(request).unit() as session:
-        found = member_views.reports_to_review(session, actor)
+        require_role(actor, Role.INSTITUTE, Role.ADMIN, doing="review progress reports")
+        found = member_views.list_reports(session, actor, where, limit=limit, offset=offset)
         return [s.ReportOut.of(r, member_views.report_actions(r, actor)) for r in found]
 
 

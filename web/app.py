@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
+import pkgutil
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
 from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from config import Settings
 from config.paths import uploads_folder
 from notifications import wiring
-from web import api, api_admin, api_applications, api_members
+from web import api, api_admin, api_applications, api_members, pages
 from web.health import Monitoring
-from web.pages import admin, applications, auth, home, members
 from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
 from web.security import SessionSigner
 from web.sessions import cookie_max_age, resolve_secret_key
@@ -36,6 +43,26 @@ log = logging.getLogger(__name__)
 
 def _wants_json(request: Request) -> bool:
     return request.url.path.startswith("/api/")
+
+
+#: Page modules whose routes must come first (a fixed path before a ``{id}`` one).
+_FIRST = ("auth", "home", "applications", "members", "admin")
+
+
+def page_routers() -> Iterator[APIRouter]:
+    """The ``router`` of every module in :mod:`web.pages`: a new page module needs no
+    registration."""
+    names = [info.name for info in pkgutil.iter_modules(pages.__path__)]
+    ordered = [n for n in _FIRST if n in names] + sorted(n for n in names if n not in _FIRST)
+    for name in ordered:
+        router = getattr(importlib.import_module(f"web.pages.{name}"), "router", None)
+        if isinstance(router, APIRouter):
+            yield router
+
+
+def _error_page(request: Request, status: int, error: str | None = None) -> Response:
+    """An error as a page in the reader's language, with a way back."""
+    return render(request, "error.html", {"error": error, "status": status}, status=status)
 
 
 def _retry_after(request: Request, exc: WorkflowError) -> dict[str, str]:
@@ -118,7 +145,7 @@ def create_app(
             return JSONResponse(
                 {"code": exc.code, "message": str(exc)}, status_code=exc.status, headers=headers
             )
-        page = render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
+        page = _error_page(request, exc.status, said(request, exc))
         page.headers.update(headers)
         return page
 
@@ -126,10 +153,31 @@ def create_app(
     async def malformed(request: Request, exc: RequestValidationError) -> Response:
         if _wants_json(request):
             return await request_validation_exception_handler(request, exc)
-        message = "This address or form is not valid: " + "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
-        return render(request, "error.html", {"error": message}, status=422)
+        # A page's address with a part that is not valid (``/applications/abc``, ``?page=x``):
+        # the reader gets words, never the framework's field paths.
+        return await run_in_threadpool(_error_page, request, 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _wants_json(request) or request.url.path.startswith(STATIC_PATH):
+            return await http_exception_handler(request, exc)
+        page = await run_in_threadpool(_error_page, request, exc.status_code)
+        page.headers.update(exc.headers or {})
+        return page
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception) -> Response:
+        # Starlette logs the exception and re-raises it after this answer is sent.
+        if _wants_json(request):
+            return JSONResponse(
+                {"code": "internal_error", "message": "Something went wrong on the server."},
+                status_code=500,
+            )
+        try:
+            return await run_in_threadpool(_error_page, request, 500)
+        except Exception:  # the page itself cannot be drawn (no database): plain words
+            log.exception("the error page could not be drawn")
+            return Response("Something went wrong on the server.", status_code=500)
 
     @app.exception_handler(SignInRequired)
     def sign_in_first(request: Request, exc: SignInRequired) -> Response:
@@ -143,7 +191,7 @@ def create_app(
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for router in (auth.router, home.router, applications.router, members.router, admin.router):
+    for router in page_routers():
         app.include_router(router)
     for router in (api.router, api_applications.router, api_members.router, api_admin.router):
         app.include_router(router)

@@ -21,29 +21,93 @@ from workflow.states import Role
 
 #: Ids named in variables rather than in a ``_()`` call, by the code that names them.
 RUNTIME: dict[str, tuple[str, ...]] = {
+    # workflow.services.calls.CallStatus: a call's status (pages and templates).
+    "call_status": ("upcoming", "open", "closed", "finished", "cancelled"),
+    # web/pages/admin_audit.py and admin_preview.py: a filter or day not understood.
+    "audit": ("bad_filter",),
+    "preview": ("bad_date",),
+    # web/templates/admin/preview.html: the sweep's kinds of change and the mail occasions
+    # (notifications/table.py; the outbox's lists name them too).
+    "preview.change": ("calls_created", "applications_expired", "reports_created",
+                       "reports_overdue", "memberships_overdue", "memberships_inactive"),
+    "occasion": ("application_acknowledged", "application_admitted", "application_declined",
+                 "application_forwarded", "application_not_admitted", "application_reopened",
+                 "application_returned", "application_submitted",
+                 "application_submitted_direct", "application_withdrawn", "call_opened",
+                 "commission_reminder", "draft_reminder", "membership_inactive",
+                 "membership_reinstated", "membership_removed", "membership_withdrawn",
+                 "password_reset", "report_accepted", "report_due_today", "report_overdue",
+                 "report_reminder", "report_returned", "report_submitted", "user_invitation"),
     # web/pages/*: ``?done=...`` after an action that is not a workflow trigger.
-    "done": ("saved", "uploaded", "password", "created", "extended", "cancelled", "invited"),
+    "done": ("saved", "uploaded", "password", "created", "extended", "cancelled", "invited",
+             # web/pages/auth.py, account.py
+             "password_reset", "profile", "password_changed",
+             # web/pages/admin_users.py, admin_cities.py, admin_members.py, admin_outbox.py
+             "user_saved", "user_deactivated", "user_reactivated", "country_saved",
+             "city_created", "city_saved", "member_remove", "member_reinstate",
+             "member_withdraw", "outbox_retried", "outbox_discarded"),
+    # web/templates/admin/outbox*.html: a message's status; members/change.html.
+    "outbox.status": ("pending", "sending", "sent", "failed", "dead", "discarded"),
+    "member.change": ("remove", "reinstate", "withdraw", "remove_hint", "reinstate_hint",
+                      "withdraw_hint", "confirm_remove", "confirm_reinstate",
+                      "confirm_withdraw"),
+    # web/templates/error.html: ``error.<status>.title`` and ``.text``.
+    "error": tuple(f"{code}.{part}" for code in (403, 404, 405, 422, 500)
+                   for part in ("title", "text")),
     # audit actions that are not workflow triggers (services, imports, administration).
     "event": ("create", "upload_signed_form", "import", "revoke_admission", "invite",
-              "extend", "cancel"),
+              "extend", "cancel",
+              # web/accounts.py
+              "request_password_reset", "reset_password", "change_password",
+              # workflow/services/users.py, directory.py
+              "change"),
     # web/refusals.py: the ``kind`` of a refusal; templates: the route of an application.
-    "kind": ("application", "report", "membership", "call", "city", "country", "user"),
+    "kind": ("application", "report", "membership", "call", "city", "country", "user", "message",
+             "outbox message", "outbox status"),
     "route": ("commission", "direct"),
     # web/templates/applications: submission problems by field (form_problems).
-    "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form"),
+    "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form",
+                # workflow/services/applications.py FormProblem.key
+                "word_count", "rating", "unknown_area", "rate_missing"),
+    # web/queries.py: the latest reviewer comment (Feedback.action) and system notes.
+    "feedback": ("return_to_city", "decline", "not_admit", "return_for_revision"),
+    "note": ("from_application", "late", "caught_up"),
     # web/forms.py LABELS and the form refusals: a field by the id of its label.
     "field": ("value", "endorsement", "comment", "summary", "reason", "opens_on", "closes_on",
               "commission_deadline", "timezone", "call_name", "population", "website",
               "mayor_name", "mayor_title", "contact_name", "contact_email", "contact_phone",
               "motivation", "implementation_plan", "signed_by", "signed_form", "language",
               "email", "password", "new_password", "repeat_password", "name", "role", "code",
-              "country", "commission_name", "commission_email"),
+              "country", "commission_name", "commission_email", "city_name"),
+    # web/listing.py FilterRefused: the label of a list's page and sort parameters.
+    "list": ("page", "sort"),
+    # web/pages/messages.py: an outbox row's status, as the person it was sent to reads it.
+    "mail.status": ("pending", "sending", "sent", "failed", "dead"),
+    # workflow.member_views.Attention.kind: what waits for a city (web/templates/home).
+    "home.attention": ("application_returned", "draft_deadline", "report_open",
+                       "report_overdue", "report_returned"),
+    # web/pages/home.py: the tiles of the Commission's and the Institute's home (plural).
+    "home.tile": ("submitted", "returned", "forwarded", "under_review", "reports", "overdue",
+                  "inactive"),
     # web/refusals.py: ``refusal.<WorkflowError.reason>``.
     "refusal": (
+        "invalid_input.filter_choice", "invalid_input.filter_number",
+        # workflow/services/directory.py FieldInvalid, users.py; notifications/operator.py
+        "invalid_input.not_email", "invalid_input.not_language", "invalid_input.not_one_line",
+        "invalid_input.not_country_code", "invalid_input.not_timezone",
+        "invalid_input.no_country", "invalid_input.email_taken", "invalid_input.not_role",
+        "invalid_input.city_needed", "invalid_input.country_needed",
+        "invalid_input.city_exists", "invalid_input.outbox_not_retryable",
+        "invalid_input.outbox_not_discardable", "invalid_input.none_chosen",
+        "call_overlap", "call.closes_before_opens", "call.deadline_before_close",
+        "call.timezone", "call.quota", "call.cancelled", "call.ends_earlier",
+        "call.window_closed", "call.finished", "call.deadline_earlier",
+        "call.already_cancelled", "call.cannot_cancel", "call.reason_required", "date_range",
         "not_found", "forbidden.role", "forbidden.role_for", "forbidden.other_city",
         "forbidden.other_country", "transition_not_allowed", "outside_window",
         "deadline_passed.resubmit", "deadline_passed.endorse", "quota_exceeded", "conflict",
-        "sign_in_failed", "too_many_attempts.account", "too_many_attempts.client", "csrf",
+        "unexplained", "sign_in_failed", "too_many_attempts.account",
+        "too_many_attempts.client", "csrf",
         "busy", "upload_quota_exceeded", "upload_not_stored",
         "invalid_input.password_empty", "invalid_input.password_short",
         "invalid_input.password_personal", "invalid_input.password_guessable",
@@ -52,11 +116,28 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.too_large", "invalid_input.not_valid", "invalid_input.upload_empty",
         "invalid_input.upload_too_large", "invalid_input.upload_not_pdf",
         "invalid_input.signed_form_missing",
+        # workflow/services (applications, submissions, reports, common), web/actions.py
+        "invalid_input.form_not_ready", "invalid_input.endorsement_missing",
+        "invalid_input.summary_missing", "invalid_input.reports_closed",
+        "invalid_input.comment_needed", "not_confirmed",
+        # web/accounts.py: password reset and change
+        "wrong_password", "too_many_resets", "invalid_input.reset_link_used",
+        "invalid_input.reset_link_expired",
     ),
 }  # fmt: skip
 
+#: Kinds whose states have words of their own (``state.report.submitted``): a language may
+#: need them to agree with the noun ("rapport soumis", "candidature soumise"). The states of
+#: other kinds say ``state.<state>`` (web.i18n.state_word).
+KIND_STATES = ("membership", "report")
+
 #: Triggers of a report with a confirmation page (``?done=report_<trigger>``).
 _REPORT_DONE = ("submit", "accept", "return_for_revision")
+
+
+#: Families of :data:`RUNTIME` said with a count (``ngettext(id, id, n)``): extracted as
+#: plural entries, so that ``make translations`` keeps their forms.
+PLURAL = frozenset({"home.tile"})
 
 
 def runtime_ids() -> set[str]:
@@ -65,6 +146,8 @@ def runtime_ids() -> set[str]:
     for workflow in WORKFLOWS.values():
         ids.add(f"diagram.{workflow.name}")
         ids.update(f"state.{s.value}" for s in workflow.states)
+        if workflow.name in KIND_STATES:
+            ids.update(f"state.{workflow.name}.{s.value}" for s in workflow.states)
         ids.update(f"action.{workflow.name}.{t}" for t in workflow.triggers)
         ids.update(f"event.{t}" for t in workflow.triggers)
     application = WORKFLOWS["application"]
@@ -84,7 +167,11 @@ def extract(
     keywords: Mapping[str, Any],
     comment_tags: Collection[str],
     options: Mapping[str, Any],
-) -> Iterator[tuple[int, str, str, list[str]]]:
-    """A Babel extraction method: the run-time ids, each as a ``gettext`` call on line 1."""
+) -> Iterator[tuple[int, str, str | tuple[str, str], list[str]]]:
+    """A Babel extraction method: the run-time ids, each as a ``gettext`` call on line 1
+    (``ngettext`` for the families of :data:`PLURAL`)."""
     for message_id in sorted(runtime_ids()):
-        yield 1, "gettext", message_id, []
+        if message_id.rsplit(".", 1)[0] in PLURAL:
+            yield 1, "ngettext", (message_id, message_id), []
+        else:
+            yield 1, "gettext", message_id, []

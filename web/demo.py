@@ -9,6 +9,7 @@ open from a week ago for two months is created, so a city can apply right away.
 from __future__ import annotations
 
 import logging
+import time
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -74,14 +75,27 @@ USERS = (
 MEMBER_SINCE = date(2016, 9, 1)  # Valmiera joined in 2016 (seed)
 
 
-def load_demo(factory: sessionmaker[Session], settings: Settings, now: datetime) -> None:
-    """Create what is missing of the demo world at ``now``; keep whatever exists."""
+def load_demo(
+    factory: sessionmaker[Session], settings: Settings, now: datetime, *, world: bool = False
+) -> None:
+    """Create what is missing of the demo at ``now``; keep whatever exists.
+
+    ``world`` adds the large demo world of ``web.demo_world`` (what ``gnlc serve`` loads:
+    about 40 countries, 300 members, 60 applications, an account per role and language),
+    once: loading it again changes nothing. Without it, the small world the tests build on.
+    """
     with transaction(factory) as session:
         _places(session, now)
         _users(session, now)
         _member(session, settings, now)
     with transaction(factory) as session:
         _open_call(session, settings, now)
+    if world:
+        from web.demo_world import load_world
+
+        started = time.monotonic()
+        if load_world(factory, settings, now, hash_password(PASSWORD)):
+            log.info("demo world loaded in %.1f s", time.monotonic() - started)
 
 
 def _places(session: Session, now: datetime) -> None:

@@ -22,6 +22,8 @@ LABELS: dict[tuple[str, str], str] = {
     ("UserIn", "country_code"): "field.country",
     ("UserIn", "city_id"): "col.city",
     ("CallIn", "quota"): "col.quota",
+    ("CityIn", "name"): "field.city_name",
+    ("CityIn", "country_code"): "field.country",
 }
 _WHY = {
     "one_line": "not_valid",

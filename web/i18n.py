@@ -39,15 +39,36 @@ Translate = Callable[..., str]
 
 
 def pick_language(cookie: str | None, user_language: str | None, accept: str) -> str:
-    """The cookie the user set, else their account's language, else the browser's."""
-    for candidate in (cookie, user_language):
+    """The signed-in account's language, else the language switch's cookie, else the
+    browser's ``Accept-Language`` (its most preferred language the portal speaks).
+
+    Signed in, the account wins: using the switch then changes the account too
+    (web/pages/auth.py), so both agree."""
+    for candidate in (user_language, cookie):
         if candidate in LANGUAGES:
             return candidate
-    for part in accept.split(","):
-        code = part.split(";")[0].strip().lower()[:2]
+    for code in accepted_languages(accept):
         if code in LANGUAGES:
             return code
     return DEFAULT
+
+
+def accepted_languages(accept: str) -> list[str]:
+    """The two-letter codes of an ``Accept-Language`` header, most preferred first (by
+    ``q``, then in the order written); ``q=0`` means not accepted."""
+    weighted: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept[:1000].split(",")):
+        code, *options = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for option in options:
+            if option.lower().startswith("q="):
+                try:
+                    weight = float(option[2:])
+                except ValueError:
+                    weight = 0.0
+        if code and weight > 0:
+            weighted.append((-weight, index, code.lower()[:2]))
+    return [code for _w, _i, code in sorted(weighted)]
 
 
 @lru_cache(maxsize=len(LANGUAGES))
@@ -98,3 +119,44 @@ def plural_translator(lang: str) -> Callable[..., str]:
 def english(key: str, /, **values: object) -> str:
     """``key`` in English: the words of a service's message, logs and the API."""
     return translator(DEFAULT)(key, **values)
+
+
+@lru_cache(maxsize=4096)
+def country_name(code: str | None, lang: str, fallback: str = "") -> str:
+    """A country by its ISO code in ``lang`` ("LV": "Lettonie", "Latvija", "Латвия"), from
+    Babel's CLDR names; ``fallback`` (the name recorded in the directory) or the code for a
+    code CLDR does not know."""
+    if not code:
+        return fallback
+    try:
+        found = Locale.parse(lang).territories.get(code.upper())
+    except (ValueError, TypeError):
+        found = None
+    return str(found) if found else (fallback or code)
+
+
+def state_word(t: Translate, state: str, kind: str = "") -> str:
+    """A state's words for a record of ``kind``: ``state.<kind>.<state>`` where the
+    catalogues give the kind its own words (membership, report), else ``state.<state>``."""
+    if kind:
+        key = f"state.{kind}.{state}"
+        found = t(key)
+        if found != key:
+            return found
+    key = f"state.{state}"
+    found = t(key)
+    return found if found != key else state.replace("_", " ")
+
+
+@lru_cache(maxsize=1)
+def _english_country_codes() -> dict[str, str]:
+    return {str(name).casefold(): code for code, name in Locale.parse("en").territories.items()}
+
+
+def country_words(value: str, lang: str) -> str:
+    """A country named by its code ("LV") or its English name ("Latvia"), in ``lang``: the
+    services name countries in English; the reader sees them in the page's language."""
+    if len(value) == 2 and value.isalpha():
+        return country_name(value, lang, value)
+    code = _english_country_codes().get(value.strip().casefold())
+    return country_name(code, lang, value) if code else value

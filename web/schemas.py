@@ -24,6 +24,7 @@ from workflow.models import (
     UploadedFile,
     User,
 )
+from workflow.services import calls as call_service
 from workflow.services.directory import line_problem
 
 
@@ -305,10 +306,18 @@ class CallOut(BaseModel):
     quota: int
     timezone: str
     cancelled: bool
+    #: upcoming, open, closed (the Commissions decide), finished or cancelled, at the
+    #: moment of the answer (``workflow.services.calls.status``).
+    status: str
+    #: What may still be done with it: the window made longer, the Commission deadline
+    #: later, the call cancelled.
+    can_extend_window: bool
+    can_extend_deadline: bool
+    can_cancel: bool
     version: int
 
     @classmethod
-    def of(cls, c: Call) -> CallOut:
+    def of(cls, c: Call, now: datetime) -> CallOut:
         return cls(
             name=c.name,
             opens_on=c.opens_on,
@@ -317,6 +326,10 @@ class CallOut(BaseModel):
             quota=c.quota,
             timezone=c.timezone,
             cancelled=c.cancelled_at is not None,
+            status=call_service.status(c, now).value,
+            can_extend_window=call_service.can_extend_window(c, now),
+            can_extend_deadline=call_service.can_extend_deadline(c, now),
+            can_cancel=call_service.can_cancel(c, now),
             version=c.version,
         )
 

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 from fastapi import Request
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
 from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
 
-from web import diagram
-from web.i18n import DEFAULT, LANGUAGE_NAMES, plural_translator, translator
+from web import diagram, flash
+from web.i18n import (
+    DEFAULT,
+    LANGUAGE_NAMES,
+    country_name,
+    country_words,
+    plural_translator,
+    state_word,
+    translator,
+)
 from web.portal import portal_of
 from web.refusals import refusal
 from web.viewer import viewer
 from workflow.machines import WORKFLOWS
 
 TEMPLATES = Path(__file__).with_name("templates")
+#: Comments the services write themselves (workflow.services.memberships.admit).
+_SYSTEM_COMMENT = re.compile(r"application (\d+)")
 
 
 @pass_context
@@ -70,11 +81,41 @@ def _formatters(lang: str) -> dict[str, Any]:
         return _medium_date(value, lang)
 
     def moment(value: datetime | None, tz: str = "UTC") -> str:
+        """An instant as ``day`` writes its date, then the hour and minute and the zone:
+        one date format per locale on every page ("30 janv. 2027, 23:59 (UTC)")."""
         if value is None:
             return "—"
-        return str(format_datetime(value, format="medium", tzinfo=ZoneInfo(tz), locale=lang))
+        local = value.astimezone(ZoneInfo(tz))
+        time = str(format_time(local, format="short", locale=lang))
+        pattern = str(get_datetime_format("medium", locale=lang))
+        when = pattern.replace("{1}", _medium_date(local.date(), lang)).replace("{0}", time)
+        return f"{when} ({tz})"
 
-    return {"day": day, "moment": moment}
+    def country(code: str | None, fallback: str = "") -> str:
+        """A country by its code (else its recorded name), in the page's language."""
+        if code and not fallback:
+            return country_words(code, lang)
+        return country_name(code, lang, fallback)
+
+    t = translator(lang)
+
+    def state(value: str, kind: str = "") -> str:
+        """A state's words, agreeing with its kind where the language needs it."""
+        return state_word(t, value, kind)
+
+    def comment(text: str) -> str:
+        """A history comment: the system's own ("application 7") in the page's language,
+        what a person wrote as written."""
+        found = _SYSTEM_COMMENT.fullmatch(text.strip())
+        return t("app.number", id=found.group(1)) if found else text
+
+    return {
+        "day": day,
+        "moment": moment,
+        "country": country,
+        "state_word": state,
+        "system_comment": comment,
+    }
 
 
 def said(request: Request, error: BaseException) -> str:
@@ -104,9 +145,11 @@ def render(
         "workflows": WORKFLOWS,
         "error": None,
         "notice": None,
-        "network": portal_of(request).settings.network.name,
+        "network": portal_of(request).settings.network.name_in(who.lang),
         **_formatters(who.lang),
         **(context or {}),
     }
+    if values["error"] is None and request.method == "GET":
+        values["error"] = flash.refusal(request)  # a refused form came back here
     html = portal_of(request).templates.get_template(name).render(values)
     return HTMLResponse(html, status_code=status)

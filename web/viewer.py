@@ -10,7 +10,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from web import sessions
+from web import flash, sessions
 from web.i18n import pick_language
 from web.portal import portal_of
 from web.security import LANGUAGE_COOKIE, SESSION_COOKIE, SessionData, same_token
@@ -178,6 +178,9 @@ def viewer(request: Request) -> Viewer:
     if cached is None:
         cached = load_viewer(request)
         request.state.viewer = cached
+        # A refused form's note for this page, read now: before the page's own
+        # transaction begins (on SQLite a second writer would wait for it).
+        flash.note(request)
     return cached
 
 

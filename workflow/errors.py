@@ -111,8 +111,9 @@ class QuotaExceeded(WorkflowError):
 
     def __init__(self, country: str, call: str, quota: int) -> None:
         super().__init__(
-            f"{country} has already endorsed {quota} cities in call {call}, its quota. "
-            "Decline or return this application, or withdraw an earlier endorsement first."
+            f"{country} has already endorsed {quota} cities in call {call}, its quota: "
+            "no further city can be endorsed in this call. This application can still be "
+            "returned to the city or declined; for questions about the quota, ask the Institute."
         )
         self.params = {"country": country, "call": call, "quota": quota}
 
@@ -138,6 +139,51 @@ class InvalidInput(WorkflowError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
+
+
+class CallOverlap(InvalidInput):
+    """A call's window would overlap the window of another call that is not cancelled."""
+
+    code = "call_overlap"
+    status = 409
+
+    def __init__(self, call: str, other: str, opens: date, closes: date, timezone: str) -> None:
+        super().__init__(
+            f"The window of call {call} would overlap call {other} ({opens:%d %B %Y} to "
+            f"{closes:%d %B %Y}, {timezone}). Pick other dates, or extend or cancel call "
+            f"{other} instead."
+        )
+        self.params = {"call": call, "other": other, "opens": opens, "closes": closes,
+                       "timezone": timezone}  # fmt: skip
+
+
+class CallRefused(InvalidInput):
+    """A call cannot be created, extended or cancelled like this; ``why`` says which rule
+    (its reason is ``call.<why>``)."""
+
+    code = "call"
+
+    def __init__(self, why: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.why = why
+        self.params = params
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{self.why}"
+
+
+class DateRangeReversed(InvalidInput):
+    """A filter's date range ends before it begins."""
+
+    code = "date_range"
+
+    def __init__(self, since: date, until: date) -> None:
+        super().__init__(
+            f"The range ends ({until:%d %B %Y}) before it begins ({since:%d %B %Y}): "
+            "swap the dates."
+        )
+        self.params = {"since": since, "until": until}
 
 
 class Busy(WorkflowError):

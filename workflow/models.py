@@ -136,6 +136,20 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class PasswordReset(Base):
+    """A one-time link to choose a new password, sent by email on request ("Forgot your
+    password?"). Only the token's SHA-256 is stored; a newer request replaces it."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
 class Call(Base):
     """A call for applications: its window, the Commission deadline and the quota."""
 

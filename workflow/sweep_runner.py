@@ -11,11 +11,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from workflow.db import transaction
 from workflow.errors import Conflict
 from workflow.events import Planned
+from workflow.models import AuditEvent
+from workflow.states import Role
 
 log = logging.getLogger("gnlc.sweep")
 T = TypeVar("T")
@@ -27,15 +30,29 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+@dataclass(frozen=True)
+class Step:
+    """One state change of one record (in a dry run: one it would make), from the audit
+    events the sweep writes."""
+
+    subject_type: str
+    subject_id: int
+    action: str
+    from_state: str | None
+    to_state: str | None
+
+
 @dataclass
 class SweepReport:
-    """What one sweep changed, counted per kind, and the messages it enqueued."""
+    """What one sweep changed, counted per kind, and the messages it enqueued; a dry run
+    also lists each state change it would make (``steps``)."""
 
     now: datetime
     dry_run: bool
     changes: dict[str, int] = field(default_factory=dict)
     messages: list[Planned] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
 
     def count(self, kind: str, number: int) -> None:
         self.changes[kind] = self.changes.get(kind, 0) + number
@@ -60,6 +77,16 @@ class SweepReport:
                 for m in self.messages
             ],
             "errors": list(self.errors),
+            "steps": [
+                {
+                    "subject_type": c.subject_type,
+                    "subject_id": c.subject_id,
+                    "action": c.action,
+                    "from": c.from_state,
+                    "to": c.to_state,
+                }
+                for c in self.steps
+            ],
         }
 
     def summary(self) -> str:
@@ -79,17 +106,38 @@ class Units:
         self.factory = factory
         self.report = report
         self.shared: Session | None = None
+        self.last_event = 0
 
     def __enter__(self) -> Units:
         if self.report.dry_run:
             self.shared = self.factory()
             self.shared.begin()
+            self.last_event = self.shared.scalar(select(func.max(AuditEvent.id))) or 0
         return self
 
     def __exit__(self, *_: object) -> None:
         if self.shared is not None:
-            self.shared.rollback()
-            self.shared.close()
+            try:
+                self._collect_steps(self.shared)
+            finally:
+                self.shared.rollback()
+                self.shared.close()
+
+    def _collect_steps(self, session: Session) -> None:
+        """The state changes the dry run made in its transaction, before they are undone:
+        the audit events after the last one there was, written by the scheduler now."""
+        rows = session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.id > self.last_event,
+                AuditEvent.role == Role.SYSTEM.value,
+                AuditEvent.at == self.report.now,
+            )
+            .order_by(AuditEvent.id)
+        )
+        self.report.steps.extend(
+            Step(e.subject_type, e.subject_id, e.action, e.from_state, e.to_state) for e in rows
+        )
 
     def run(self, name: str, work: Callable[[Session], None]) -> None:
         for attempt in (1, 2):

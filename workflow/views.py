@@ -12,16 +12,24 @@ reports and cities.
   CLI's default) or ``waiting`` (what waits for the actor first, then the soonest
   Commission deadline: the pages' queue; the API and CLI offer it with ``order``).
 
+One filter object per list (``ApplicationFilter`` here; ``MemberFilter`` and
+``ReportFilter`` in ``workflow.member_views``) carries the search by city name, the
+filters by state, country, call and year, and the sort (``sorted_by``: a column key,
+``-key`` descending); the portal's pages and CSV exports (``web.lists``), the API and the
+CLI build the same object, so they show the same rows.
+
 Lists read narrowly: the columns shown, the quota of the calls on the page in one query;
 never one query per row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, case, func
+from sqlalchemy import ColumnElement, Select, case, func, select
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor
@@ -30,6 +38,7 @@ from workflow.machines import APPLICATION, Step
 from workflow.models import Application, Call, City, Country
 from workflow.services import applications as apps
 from workflow.states import ApplicationState as A
+from workflow.states import Role
 from workflow.visibility import visible_applications
 
 # --- pages ---------------------------------------------------------------------------
@@ -65,6 +74,24 @@ def check_country(session: Session, country: str | None) -> None:
         raise NotFound("country", country.upper())
 
 
+@dataclass(frozen=True)
+class FilterOptions:
+    """What a list's filters offer the actor: the countries it may see, the calls by name
+    (newest first)."""
+
+    countries: list[str]
+    calls: list[str]
+
+
+def filter_options(session: Session, actor: Actor) -> FilterOptions:
+    """The countries (a city and a Commission: their own) and calls a filter can name."""
+    countries = select(Country.code).order_by(Country.code)
+    if actor.country_code and actor.role in (Role.CITY, Role.COMMISSION):
+        countries = countries.where(Country.code == actor.country_code)
+    calls = select(Call.name).order_by(Call.opens_on.desc(), Call.id.desc())
+    return FilterOptions(list(session.scalars(countries)), list(session.scalars(calls)))
+
+
 # --- applications --------------------------------------------------------------------
 
 NEWEST = "newest"
@@ -73,20 +100,60 @@ WAITING = "waiting"
 ORDERS = (NEWEST, WAITING)
 
 
+def sorted_by(
+    sort: str | None, columns: Mapping[str, ColumnElement[Any]], tiebreak: ColumnElement[Any]
+) -> list[ColumnElement[Any]] | None:
+    """The ORDER BY of a sortable list: ``sort`` is a column's key, ``-key`` for descending
+    (None: the list's own order). An unknown key names the keys there are."""
+    if not sort:
+        return None
+    key = sort.removeprefix("-")
+    if key not in columns:
+        raise InvalidInput(f"sort {sort!r}: say one of {', '.join(columns)} (-KEY for descending).")
+    column = columns[key]
+    return [column.desc() if sort.startswith("-") else column.asc(), tiebreak]
+
+
 @dataclass(frozen=True)
 class ApplicationFilter:
-    """What narrows an application list (never wider than the actor's scope)."""
+    """What narrows an application list (never wider than the actor's scope): the one
+    filter of the pages, the API and the CLI. ``search``: part of the city's name;
+    ``year``: the year the call opens; ``sort``: a key of ``APPLICATION_SORTS``
+    (``-key`` descending), which replaces the list's order."""
 
     state: str | None = None
     states: tuple[str, ...] = ()
     call: str | None = None
     country: str | None = None
+    search: str | None = None
+    year: int | None = None
+    sort: str | None = None
+
+
+#: The columns an application list can be sorted by.
+APPLICATION_SORTS: dict[str, ColumnElement[Any]] = {
+    "number": Application.id,  # type: ignore[dict-item]
+    "city": City.name,  # type: ignore[dict-item]
+    "call": Call.opens_on,  # type: ignore[dict-item]
+    "state": Application.state,  # type: ignore[dict-item]
+    "deadline": Call.commission_deadline,  # type: ignore[dict-item]
+    "country": Application.country_code,  # type: ignore[dict-item]
+}
 
 
 def _applications(actor: Actor, where: ApplicationFilter, order: str) -> Select[Application]:
     query = visible_applications(
-        actor, state=where.state, states=where.states, call=where.call, country=where.country
+        actor,
+        state=where.state,
+        states=where.states,
+        call=where.call,
+        country=where.country,
+        search=where.search,
+        year=where.year,
     )
+    chosen = sorted_by(where.sort, APPLICATION_SORTS, Application.id)  # type: ignore[arg-type]
+    if chosen is not None:
+        return query.order_by(*chosen)
     if order == WAITING:
         actionable = [s.value for s in A if APPLICATION.allowed(s.value, actor.role)]
         return query.order_by(
@@ -161,7 +228,6 @@ def queue_lines(
             Call.quota,
             Application.call_id,
         )
-        .join(City, Application.city_id == City.id)
         .limit(limit)
         .offset(offset)
     )

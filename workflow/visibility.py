@@ -11,6 +11,7 @@ show on these.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.orm import QueryableAttribute
@@ -31,6 +32,11 @@ def city_scope(
     return true()
 
 
+def name_matches(search: str) -> ColumnElement[bool]:
+    """The city's name contains ``search``, whatever the case (``%`` and ``_`` are literal)."""
+    return City.name.icontains(search.strip().lower(), autoescape=True)
+
+
 def application_scope(actor: Actor) -> ColumnElement[bool]:
     return city_scope(actor, Application.city_id, Application.country_code)
 
@@ -47,13 +53,21 @@ def visible_applications(
     states: Sequence[str] | None = None,
     call: str | None = None,
     country: str | None = None,
+    search: str | None = None,
+    year: int | None = None,
 ) -> Select[Application]:
-    """Applications the actor may see, with their call joined; a filter never widens it."""
+    """Applications the actor may see, with their call and city joined; a filter never
+    widens it (``search``: part of the city's name; ``year``: the year the call opens)."""
     query = (
         select(Application)
         .join(Call, Application.call_id == Call.id)
+        .join(City, Application.city_id == City.id)
         .where(application_scope(actor))
     )
+    if search:
+        query = query.where(name_matches(search))
+    if year:
+        query = query.where(Call.opens_on >= date(year, 1, 1), Call.opens_on < date(year + 1, 1, 1))
     if state:
         query = query.where(Application.state == state)
     if states:

@@ -467,26 +467,28 @@ def test_returned_application_cannot_come_back_after_the_deadline(world: World) 
 
 
 def test_word_limit(world: World) -> None:
+    """A draft over the limit is saved (a warning); the limit is checked at submission."""
     words = " ".join(["learning"] * 201)
+    app_id = world.draft("Jelgava", IN_2027, motivation=words)
+    with world.factory() as session:
+        app = session.get(Application, app_id)
+        assert app is not None and apps.word_count(app.motivation) == 201
+        assert [p.key for p in apps.form_warnings(app, world.settings)] == ["problem.word_count"]
     with pytest.raises(InvalidInput, match="motivation: 201 words, at most 200 allowed"):
-        world.draft("Jelgava", IN_2027, motivation=words)
-    app_id = world.draft("Jelgava", IN_2027, implementation_plan=" ".join(["x"] * 200))
-    with (
-        pytest.raises(InvalidInput, match="implementation_plan: 201 words, at most 200"),
-        transaction(world.factory) as session,
-    ):
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=IN_2027)
+    with transaction(world.factory) as session:
         apps.update_draft(
             session,
             world.settings,
             world.city("Jelgava"),
             app_id,
             now=IN_2027,
+            motivation="Short again.",
             implementation_plan=words,
         )
-    with world.factory() as session:
-        app = session.get(Application, app_id)
-        assert app is not None
-        assert apps.word_count(app.implementation_plan) == 200
+    with pytest.raises(InvalidInput, match="implementation_plan: 201 words, at most 200"):
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=IN_2027)
+    assert state(world.factory, app_id) == "draft"
 
 
 def test_required_fields_at_submission(world: World) -> None:

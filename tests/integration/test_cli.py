@@ -113,7 +113,9 @@ def test_calls_listed_with_status_at_now(gnlc: CliRunner) -> None:
     assert by_name["2019"]["opens_on"] == "2019-03-01"
     assert by_name["2019"]["closes_on"] == "2019-04-30"
     assert by_name["2019"]["commission_deadline"] == "2019-05-30"
-    assert by_name["2020"]["status"] == "planned"
+    assert by_name["2020"]["status"] == "upcoming"
+    later = json.loads(run(gnlc, "call", "list", "--now", "2019-05-10", "--json"))
+    assert {c["name"]: c["status"] for c in later}["2019"] == "closed"  # Commissions decide
 
 
 def _leaves(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:

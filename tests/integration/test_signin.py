@@ -171,7 +171,8 @@ def test_the_account_pause_is_short_and_the_real_user_then_signs_in(
     assert caught.value.until == until and caught.value.status == 429
     assert str(caught.value) == (
         f"Too many failed sign-ins for this email. Try again after {until:%H:%M:%S} UTC. "
-        "If you have forgotten your password, ask an administrator for a new invitation."
+        'If you have forgotten your password, choose a new one with "Forgot your password?" '
+        "on the sign-in page."
     )
     # At the end of the pause the real user signs in, and that clears the count:
     found = sign(db, settings, REAL, PASSWORD, now=until, verify=counting)

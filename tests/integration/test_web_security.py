@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from notifications.models import OutboxMessage
-from tests.e2e.clients import csrf_of, visitor
+from tests.e2e.clients import Visitor, csrf_of, visitor
 from tests.e2e.live import Live, live_portal
 from web.demo import PASSWORD
 from web.models import LoginAttempt
@@ -30,6 +30,14 @@ def live(sqlite_url: str, tmp_path: Path) -> Iterator[Live]:
 
 def client(live: Live) -> httpx.Client:
     return httpx.Client(base_url=live.url, follow_redirects=False, timeout=30)
+
+
+def refused_page(person: Visitor, response: httpx.Response) -> httpx.Response:
+    """A page's refusal (Post-Redirect-Get): 303 back to the form's page, which then
+    shows the reason and the input."""
+    assert response.status_code == 303, response.text[:300]
+    assert "done=" not in response.headers["location"]
+    return person.pages.get(response.headers["location"])
 
 
 def test_every_page_post_needs_the_session_csrf_token(live: Live) -> None:
@@ -86,15 +94,17 @@ def test_five_failures_pause_the_email_for_a_minute(live: Live) -> None:
                 "/login",
                 data={"csrf_token": token, "email": "jelgava@example.org", "password": "nope"},
             )
-            assert wrong.status_code == 401
-            assert "Wrong email or password" in wrong.text
+            # Post-Redirect-Get: back to the sign-in page, which says why, email kept.
+            assert wrong.status_code == 303 and wrong.headers["location"] == "/login"
+            page = person.get("/login").text
+            assert "Wrong email or password" in page and 'value="jelgava@example.org"' in page
         token = csrf_of(person)
         right = person.post(
             "/login",
             data={"csrf_token": token, "email": "jelgava@example.org", "password": PASSWORD},
         )
-        assert right.status_code == 429
-        assert "Too many failed sign-ins" in right.text
+        assert right.status_code == 303
+        assert "Too many failed sign-ins" in person.get("/login").text
         api = person.post(
             "/api/v1/session", json={"email": "jelgava@example.org", "password": PASSWORD}
         )
@@ -149,7 +159,8 @@ def test_admin_invites_a_user_who_sets_a_password_once(live: Live) -> None:
             short = invitee.post(
                 path, data={"csrf_token": token, "password": "short", "repeat": "short"}
             )
-            assert short.status_code == 422 and "at least 10 characters" in short.text
+            assert short.status_code == 303 and short.headers["location"] == path
+            assert "at least 10 characters" in invitee.get(path).text
             token = csrf_of(invitee, path)
             done = invitee.post(
                 path,
@@ -161,9 +172,11 @@ def test_admin_invites_a_user_who_sets_a_password_once(live: Live) -> None:
             )
             assert done.status_code == 303
             home = invitee.get("/")
-            assert home.status_code == 200 and "Commission nationale · FR" in home.text
+            assert home.status_code == 200 and "Commission nationale · France" in home.text
             again = invitee.get(path)
-            assert again.status_code == 422 and "not valid" in again.text
+            # Used once: refused, in the page's language (French here), never in English.
+            assert again.status_code == 422 and 'role="alert"' in again.text
+            assert "not valid" not in again.text
         # A new invitation replaces the old link; an expired link says so.
         resent = admin.post_form(f"/admin/users/{user.id}/invite")
         assert resent.status_code == 303
@@ -194,10 +207,10 @@ def test_signed_form_must_be_a_pdf_within_the_size_limit(live: Live) -> None:
                 files={"signed_form": (name, data, "application/pdf")},
             )
 
-        fake = send("form.pdf", b"MZ\x90\x00 not a pdf at all")
-        assert fake.status_code == 422 and "not a PDF" in fake.text
+        fake = refused_page(city, send("form.pdf", b"MZ\x90\x00 not a pdf at all"))
+        assert "not a PDF" in fake.text
         big = send("big.pdf", b"%PDF-1.4\n" + b"0" * live.settings.web.upload_max_bytes)
-        assert big.status_code == 422 and "at most" in big.text
+        assert "at most" in refused_page(city, big).text
         good = send("signed.pdf", b"%PDF-1.4\n%%EOF\n")
         assert good.status_code == 303
         download = city.pages.get(upload)
@@ -208,16 +221,17 @@ def test_signed_form_must_be_a_pdf_within_the_size_limit(live: Live) -> None:
         city.close()
 
 
-def test_word_limit_refusal_keeps_the_input(live: Live) -> None:
+def test_a_draft_over_the_word_limit_is_saved_with_a_warning(live: Live) -> None:
     city = visitor(live.url, "jelgava@example.org")
     try:
         long_text = " ".join(["word"] * 201)
-        refused = city.post_form(
+        saved = city.post_form(
             "/applications", {"motivation": long_text, "implementation_plan": "Plan B."}
         )
-        assert refused.status_code == 422
-        assert "201 words, at most 200" in refused.text
-        assert long_text in refused.text and "Plan B." in refused.text
+        assert saved.status_code == 303 and "done=saved" in saved.headers["location"]
+        page = city.pages.get(saved.headers["location"]).text
+        assert "Motivation: word count 201, at most 200." in page
+        assert long_text in page and "Plan B." in page
     finally:
         city.close()
 
@@ -253,7 +267,7 @@ def test_record_numbers_beyond_the_database_range_are_refused_not_crashed(live: 
             city.api.post(f"/api/v1/reports/{huge}/submit", json={"summary": "x"}).status_code
             == 422
         )
-        refused = city.post_form("/applications", {"population": huge})
-        assert refused.status_code == 422
+        refused = refused_page(city, city.post_form("/applications", {"population": huge}))
+        assert 'class="alert error"' in refused.text
     finally:
         city.close()

@@ -138,3 +138,10 @@ def test_the_compiled_catalogue_says_what_the_source_says(lang: str) -> None:
 def eval_plural(catalog: Catalog, count: int) -> int:
     """The form ``count`` takes by the catalogue's own Plural-Forms header."""
     return int(gettext.c2py(catalog.plural_expr)(count))
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_no_catalogue_is_marked_fuzzy_as_a_whole(lang: str) -> None:
+    """``pybabel compile`` (``make run``, ``make test``) skips a catalogue whose header is
+    fuzzy, and the portal would go on reading a stale ``.mo``."""
+    assert not catalogue(lang).fuzzy, f"{lang}: the header of messages.po is marked fuzzy"

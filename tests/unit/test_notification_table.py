@@ -19,8 +19,8 @@ from workflow.machines import WORKFLOWS
 SETTINGS = load_settings({})
 CITY = Recipient("info@valmiera.lv", "Valmiera focal point", "lv")
 COMMISSION = Recipient("office@unesco.lv", "Latvian National Commission for UNESCO", "lv")
-#: Events published outside a machine: the portal's invitations.
-NOT_A_MACHINE = {("user", "invite")}
+#: Events published outside a machine: the portal's invitations and password resets.
+NOT_A_MACHINE = {("user", "invite"), ("user", "password_reset")}
 #: Every reminder occasion the sweep publishes (workflow/sweep.py).
 SWEEP_OCCASIONS = {"call_opened", "draft_reminder", "commission_reminder", "report_reminders"}
 

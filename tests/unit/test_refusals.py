@@ -34,7 +34,9 @@ def test_outside_the_window_names_it_in_french() -> None:
     text = said(error)
     assert "du 1 mars 2019 au 30 avril 2019" in text
     assert "Europe/Berlin" in text and "2019" in text
-    assert refusal(error, translator("en"), "en") == str(error)
+    # English pages read the catalogue too, with English dates (the service's own words
+    # are for the command line and the logs).
+    assert "from March 1, 2019 to April 30, 2019" in refusal(error, translator("en"), "en")
 
 
 def test_wrong_role_and_state_use_the_french_words_of_the_workflow() -> None:
@@ -68,8 +70,10 @@ def test_scope_quota_deadline_conflict_and_missing_records() -> None:
 
 def test_a_refusal_without_a_pattern_keeps_the_services_words() -> None:
     error = InvalidInput("motivation: 201 words, at most 200 allowed")
-    assert said(error) == str(error)
+    assert refusal(error, translator("en"), "en") == str(error)
     assert not has_message("refusal.invalid_input")
+    # A French page never shows the English sentence: it says so in French.
+    assert said(error) == FR("refusal.unexplained") and "words" not in said(error)
 
 
 def test_sign_in_password_and_busy_refusals_are_french() -> None:

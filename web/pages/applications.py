@@ -7,24 +7,27 @@ from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from web import actions, queries
+from web import actions, flash, lists, queries
+from web.actions import NotConfirmed
 from web.forms import form_fields, from_form
-from web.i18n import language_names
+from web.i18n import language_names, translator
 from web.portal import portal_of
+from web.refusals import problem_text
 from web.routing import RetryingRoute
 from web.schemas import ActionIn, ApplicationIn, Id
 from web.templating import render, said
 from web.uploads import DEFAULT_NAME, read_upload
 from web.viewer import Viewer, actor_of, checked_form, signed_in
-from workflow import views
 from workflow.actors import require_role
 from workflow.errors import WorkflowError
 from workflow.models import City
 from workflow.services import applications as apps
 from workflow.services.common import get
+from workflow.states import ApplicationState as A
 from workflow.states import Role
 from workflow.uploads import signed_form_path, store_signed_form
 
@@ -32,76 +35,88 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/applications")
-def application_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
-    portal = portal_of(request)
-    with portal.reading() as session:
-        pager, rows = views.queue_page(session, actor_of(who), page)
-    # Rendered after the transaction: the rows are plain values.
-    return render(request, "applications/list.html", {"rows": rows, "pager": pager})
+def application_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    """Search, filters, sort and pages from the query string (``web.lists``)."""
+    return lists.applications(request, who)
 
 
-def _form_values(request: Request, who: Viewer, app_id: int | None) -> dict[str, Any]:
+@router.get("/applications.csv")
+def application_csv(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    """The list's rows for the same query string, as CSV."""
+    return lists.applications(request, who, as_csv=True)
+
+
+def _stored_values(session: Session, who: Viewer, app_id: int | None) -> dict[str, Any]:
     """What the form shows first: the stored application and city details."""
-    portal = portal_of(request)
     actor = actor_of(who)
-    require_role(actor, Role.CITY, doing="fill in an application")
-    with portal.unit() as session:
-        values: dict[str, Any] = {}
-        if app_id is not None:
-            app = apps.get_application(session, actor, app_id)
-            city = app.city
-            values.update(
-                motivation=app.motivation,
-                implementation_plan=app.implementation_plan,
-                signed_by=app.signed_by,
-                version=app.version,
-                **{f"challenge_{k}": v for k, v in app.challenges.items()},
-            )
-        else:
-            city = get(session, City, actor.city_id, "city")
-        for name in actions.CITY_FORM_FIELDS:
-            value = getattr(city, name)
-            values[name] = "" if value is None else value
-        values["city_name"] = city.name
-        values["country_name"] = city.country.name
-        return values
+    values: dict[str, Any] = {}
+    if app_id is not None:
+        app = apps.get_application(session, actor, app_id)
+        city = app.city
+        values.update(
+            motivation=app.motivation,
+            implementation_plan=app.implementation_plan,
+            signed_by=app.signed_by,
+            version=app.version,
+            **{f"challenge_{k}": v for k, v in app.challenges.items()},
+        )
+    else:
+        city = get(session, City, actor.city_id, "city")
+    for name in actions.CITY_FORM_FIELDS:
+        value = getattr(city, name)
+        values[name] = "" if value is None else value
+    values["city_name"] = city.name
+    values["country_name"] = city.country.name
+    return values
 
 
-def _form_page(
-    request: Request,
-    values: dict[str, Any],
-    app_id: int | None,
-    error: str | None = None,
-    status: int = 200,
-) -> Response:
-    settings = portal_of(request).settings
+def _form_page(request: Request, who: Viewer, app_id: int | None) -> Response:
+    """The form, prefilled with what is stored and, after a refused save, with what the
+    person typed (``flash.kept``). An application the city can no longer change shows a
+    page that says so, with the way back, instead of a form that would be refused."""
+    portal = portal_of(request)
+    settings = portal.settings
+    actor = actor_of(who)
+    kept = flash.kept(request)
+    try:
+        require_role(actor, Role.CITY, doing="fill in an application")
+        with portal.unit() as session:
+            if app_id is not None:
+                app = apps.get_application(session, actor, app_id)
+                if app.state not in EDITABLE:
+                    context = {"app_id": app_id, "state": app.state}
+                    return render(request, "applications/locked.html", context, status=409)
+            stored = _stored_values(session, who, app_id)
+    except WorkflowError as exc:
+        return render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
     blank = dict.fromkeys(
         (*actions.CITY_FORM_FIELDS, *actions.TEXT_FIELDS, "city_name", "country_name"), ""
     )
+    # A refused save keeps what was typed; the hidden version stays the stored one.
+    values = {**blank, **stored, **{k: v for k, v in kept.items() if k != "version"}}
     context = {
-        "values": {**blank, **values},
+        "values": values,
         "app_id": app_id,
-        "error": error,
         "areas": apps.CHALLENGES,
         "max_words": settings.applications.max_words,
         "upload_max_mb": settings.web.upload_max_bytes / 1_000_000,
         "city_languages": language_names(settings.network.languages),
     }
-    return render(request, "applications/form.html", context, status=status)
+    return render(request, "applications/form.html", context)
+
+
+#: The states in which the city may change its form (``apps.update_draft``).
+EDITABLE = (A.DRAFT, A.RETURNED)
 
 
 @router.get("/applications/new")
 def new_application(request: Request, who: Viewer = Depends(signed_in)) -> Response:
-    try:
-        values = _form_values(request, who, None)
-    except WorkflowError as exc:
-        return render(request, "error.html", {"error": said(request, exc)}, status=exc.status)
-    return _form_page(request, values, None)
+    return _form_page(request, who, None)
 
 
 @router.get("/applications/{app_id}/edit")
 def edit_application(request: Request, app_id: Id, who: Viewer = Depends(signed_in)) -> Response:
-    return _form_page(request, _form_values(request, who, app_id), app_id)
+    return _form_page(request, who, app_id)
 
 
 def application_body(values: Mapping[str, str]) -> ApplicationIn:
@@ -120,6 +135,8 @@ def application_body(values: Mapping[str, str]) -> ApplicationIn:
 
 
 def _save(request: Request, who: Viewer, form: FormData, app_id: int | None) -> Response:
+    """Save the draft whatever its word counts (they are warnings on the next page, and
+    checked at submission); a refusal goes back to the form with the input kept."""
     portal = portal_of(request)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
@@ -136,16 +153,9 @@ def _save(request: Request, who: Viewer, form: FormData, app_id: int | None) -> 
             )
             saved = app.id
     except WorkflowError as exc:
-        shown = {**_safe_values(request, who, app_id), **values}
-        return _form_page(request, shown, app_id, said(request, exc), exc.status)
+        page = "/applications/new" if app_id is None else f"/applications/{app_id}/edit"
+        return flash.back(request, page, error=said(request, exc), values=values)
     return RedirectResponse(f"/applications/{saved}?done=saved", status_code=303)
-
-
-def _safe_values(request: Request, who: Viewer, app_id: int | None) -> dict[str, Any]:
-    try:
-        return _form_values(request, who, app_id)
-    except WorkflowError:
-        return {"city_name": "", "country_name": ""}
 
 
 @router.post("/applications")
@@ -165,18 +175,13 @@ def update_application(
     return _save(request, who, form, app_id)
 
 
-def _detail(
-    request: Request,
-    who: Viewer,
-    app_id: Id,
-    *,
-    error: str | None = None,
-    status: int = 200,
-    comment: str = "",
-    endorsement: str = "",
-    done: str = "",
+@router.get("/applications/{app_id}")
+def application_page(
+    request: Request, app_id: Id, who: Viewer = Depends(signed_in), done: str = ""
 ) -> Response:
     portal = portal_of(request)
+    kept = flash.kept(request)
+    t = translator(who.lang)
     with portal.unit() as session:
         view = queries.application_view(
             session, portal.settings, actor_of(who), app_id, portal.now()
@@ -184,19 +189,17 @@ def _detail(
         context = {
             "view": view,
             "app": view.app,
-            "error": error,
-            "comment": comment,
-            "endorsement": endorsement,
+            "offers": [
+                (o, None if o.refused is None else said(request, o.refused)) for o in view.offers
+            ],
+            "problems": [problem_text(p.key, p.params, t, who.lang) for p in view.problems],
+            "warnings": [problem_text(p.key, p.params, t, who.lang) for p in view.warnings],
+            "confirmed": actions.CONFIRMED["application"],
+            "note": queries.system_note,
+            "kept": kept,
             "done": done,
         }
-        return render(request, "applications/detail.html", context, status=status)
-
-
-@router.get("/applications/{app_id}")
-def application_page(
-    request: Request, app_id: Id, who: Viewer = Depends(signed_in), done: str = ""
-) -> Response:
-    return _detail(request, who, app_id, done=done)
+        return render(request, "applications/detail.html", context)
 
 
 @router.post("/applications/{app_id}/act")
@@ -208,9 +211,10 @@ def application_action(
 ) -> Response:
     portal = portal_of(request)
     trigger = str(form.get("trigger") or "")
-    comment = str(form.get("comment") or "")
-    endorsement = str(form.get("endorsement") or "")
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "confirm"}
     try:
+        if trigger in actions.CONFIRMED["application"] and form.get("confirm") != "yes":
+            raise NotConfirmed()
         body = from_form(ActionIn, form_fields(ActionIn, form))
         with portal.unit() as session:
             actions.act_on_application(
@@ -225,14 +229,8 @@ def application_action(
                 version=body.version,
             )
     except WorkflowError as exc:
-        return _detail(
-            request,
-            who,
-            app_id,
-            error=said(request, exc),
-            status=exc.status,
-            comment=comment,
-            endorsement=endorsement,
+        return flash.back(
+            request, f"/applications/{app_id}", error=said(request, exc), values=values
         )
     return RedirectResponse(f"/applications/{app_id}?done={trigger}", status_code=303)
 
@@ -262,7 +260,7 @@ def upload_signed_form(
                 now=portal.now(),
             )
     except WorkflowError as exc:
-        return _detail(request, who, app_id, error=said(request, exc), status=exc.status)
+        return flash.back(request, f"/applications/{app_id}", error=said(request, exc))
     return RedirectResponse(f"/applications/{app_id}?done=uploaded", status_code=303)
 
 

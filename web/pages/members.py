@@ -6,7 +6,8 @@ from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from web import actions
+from web import actions, flash, lists, queries
+from web.actions import NotConfirmed
 from web.forms import form_fields, from_form
 from web.portal import portal_of
 from web.routing import RetryingRoute
@@ -16,20 +17,19 @@ from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow import member_views
 from workflow.errors import WorkflowError
 from workflow.services import memberships
-from workflow.services import reports as report_service
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/members")
-def member_list(request: Request, who: Viewer = Depends(signed_in), page: int = 1) -> Response:
-    portal = portal_of(request)
-    with portal.reading() as session:
-        pager, rows = member_views.member_page(
-            session, portal.settings, actor_of(who), portal.now(), page
-        )
-    # Rendered after the transaction: the rows are plain values.
-    return render(request, "members/list.html", {"rows": rows, "pager": pager})
+def member_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    """Search, filters, sort and pages from the query string (``web.lists``)."""
+    return lists.members(request, who)
+
+
+@router.get("/members.csv")
+def member_csv(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    return lists.members(request, who, as_csv=True)
 
 
 @router.get("/members/{membership_id}")
@@ -41,51 +41,53 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
         context = {
             "row": row,
             "reports": [(r, member_views.report_actions(r, actor)) for r in row.reports],
-            "due_dates": memberships.due_dates(portal.settings, row.membership),
+            "due_dates": member_views.upcoming_due_dates(
+                portal.settings, row.membership, portal.now()
+            ),
             "history": memberships.membership_history(session, actor, membership_id),
+            "note": queries.system_note,
         }
         return render(request, "members/detail.html", context)
 
 
 @router.get("/reports")
 def report_queue(request: Request, who: Viewer = Depends(signed_in)) -> Response:
-    portal = portal_of(request)
-    with portal.unit() as session:
-        reports = member_views.reports_to_review(session, actor_of(who))
-        return render(request, "reports/list.html", {"reports": reports})
+    """Reports to review by default; search, filters, sort and pages (``web.lists``)."""
+    return lists.reports(request, who)
 
 
-def _report_page(
-    request: Request,
-    who: Viewer,
-    report_id: Id,
-    *,
-    error: str | None = None,
-    status: int = 200,
-    summary: str | None = None,
-    comment: str = "",
-    done: str = "",
-) -> Response:
-    portal = portal_of(request)
-    actor = actor_of(who)
-    with portal.unit() as session:
-        report = report_service.get_report(session, actor, report_id)
-        context = {
-            "report": report,
-            "actions": member_views.report_actions(report, actor),
-            "summary": report.summary if summary is None else summary,
-            "comment": comment,
-            "error": error,
-            "done": done,
-        }
-        return render(request, "reports/detail.html", context, status=status)
+@router.get("/reports.csv")
+def report_csv(request: Request, who: Viewer = Depends(signed_in)) -> Response:
+    return lists.reports(request, who, as_csv=True)
 
 
 @router.get("/reports/{report_id}")
 def report_page(
     request: Request, report_id: Id, who: Viewer = Depends(signed_in), done: str = ""
 ) -> Response:
-    return _report_page(request, who, report_id, done=done)
+    """One report: the Institute's comment first when it returned it, then the content
+    and the actions, each offered only when it will succeed (or shown disabled, with the
+    reason). After a refused action, the input comes back (``flash.kept``)."""
+    portal = portal_of(request)
+    actor = actor_of(who)
+    kept = flash.kept(request)
+    with portal.unit() as session:
+        view = queries.report_view(session, actor, report_id)
+        report = view.report
+        context = {
+            "report": report,
+            "view": view,
+            "offers": [
+                (o, None if o.refused is None else said(request, o.refused)) for o in view.offers
+            ],
+            "submit_offered": any(o.trigger == "submit" for o in view.offers),
+            "summary": report.summary,
+            "kept": kept,
+            "confirmed": actions.CONFIRMED["report"],
+            "note": queries.system_note,
+            "done": done,
+        }
+        return render(request, "reports/detail.html", context)
 
 
 @router.post("/reports/{report_id}/act")
@@ -99,7 +101,10 @@ def report_action(
     trigger = str(form.get("trigger") or "")
     summary = str(form.get("summary") or "")
     comment = str(form.get("comment") or "")
+    values = {k: v for k, v in form.items() if isinstance(v, str) and k != "confirm"}
     try:
+        if trigger in actions.CONFIRMED["report"] and form.get("confirm") != "yes":
+            raise NotConfirmed()
         # The same models, so the same limits, as the API's submit and review.
         if trigger == "submit":
             sent = from_form(ReportSubmitIn, form_fields(ReportSubmitIn, form))
@@ -120,13 +125,5 @@ def report_action(
                 version=version,
             )
     except WorkflowError as exc:
-        return _report_page(
-            request,
-            who,
-            report_id,
-            error=said(request, exc),
-            status=exc.status,
-            summary=summary,
-            comment=comment,
-        )
+        return flash.back(request, f"/reports/{report_id}", error=said(request, exc), values=values)
     return RedirectResponse(f"/reports/{report_id}?done=report_{trigger}", status_code=303)

@@ -1,4 +1,5 @@
-// Live word count under the long answers; the server checks the same limit again.
+// Live word count under the long answers: a warning only. A draft over the limit is
+// saved all the same; the limit is checked when the application is submitted.
 document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("textarea[data-max-words]").forEach(function (area) {
     var limit = parseInt(area.getAttribute("data-max-words"), 10);

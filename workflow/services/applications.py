@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from datetime import datetime
 from typing import Any
 
@@ -53,46 +54,115 @@ def word_count(text: str) -> int:
 
 @dataclass(frozen=True)
 class FormProblem:
+    """One thing to fix before submission: ``message`` in English (command line, API),
+    ``key`` and ``params`` the same in the reader's language (``field``: a label's id)."""
+
     field: str
     message: str
+    key: str = ""
+    params: dict[str, Any] = dc_field(default_factory=dict)
+
+
+#: The id of each form field's label, as the pages name it (web/forms.py LABELS).
+LABELS = {"challenges": "form.challenges"}
+
+
+def _label(name: str) -> str:
+    return LABELS.get(name, f"field.{name}")
+
+
+def _required(name: str, message: str) -> FormProblem:
+    return FormProblem(name, message, f"problem.{name}", {})
 
 
 def form_problems(
     app: Application, settings: Settings, *, for_submission: bool
 ) -> list[FormProblem]:
-    """What is wrong or missing in the form; empty when it may be submitted."""
+    """What is wrong or missing in the form; empty when it may be submitted. A draft
+    (``for_submission`` False) is refused only for values that are not valid at all
+    (a rating outside 1-5); limits such as the word count are checked at submission."""
     problems: list[FormProblem] = []
     limit = settings.applications.max_words
     for name in ("motivation", "implementation_plan"):
         words = word_count(getattr(app, name))
-        if words > limit:
-            problems.append(FormProblem(name, f"{name}: {words} words, at most {limit} allowed"))
+        if for_submission and words > limit:
+            problems.append(
+                FormProblem(
+                    name,
+                    f"{name}: {words} words, at most {limit} allowed",
+                    "problem.word_count",
+                    {"field": _label(name), "words": words, "limit": limit},
+                )
+            )
         elif for_submission and words == 0:
-            problems.append(FormProblem(name, f"{name}: required"))
+            problems.append(_required(name, f"{name}: required"))
     for key, value in app.challenges.items():
         if key not in CHALLENGES:
-            problems.append(FormProblem("challenges", f"challenges: unknown area {key!r}"))
+            problems.append(
+                FormProblem(
+                    "challenges",
+                    f"challenges: unknown area {key!r}",
+                    "problem.unknown_area",
+                    {"area": str(key)},
+                )
+            )
         elif not isinstance(value, int) or not 1 <= value <= 5:
-            problems.append(FormProblem("challenges", f"challenges.{key}: rate it 1 to 5"))
+            problems.append(
+                FormProblem(
+                    "challenges",
+                    f"challenges.{key}: rate it 1 to 5",
+                    "problem.rating",
+                    {"area": key},
+                )
+            )
     if for_submission:
         missing = [c for c in CHALLENGES if c not in app.challenges]
         if missing:
-            problems.append(FormProblem("challenges", "challenges: rate " + ", ".join(missing)))
-        if not app.signed_by.strip():
             problems.append(
-                FormProblem("signed_by", "signed_by: the mayor's signature is required")
+                FormProblem(
+                    "challenges",
+                    "challenges: rate " + ", ".join(missing),
+                    "problem.rate_missing",
+                    {"areas": missing},
+                )
             )
+        if not app.signed_by.strip():
+            problems.append(_required("signed_by", "signed_by: the mayor's signature is required"))
         city = app.city
         for name in ("mayor_name", "mayor_title", "contact_name", "contact_email"):
             if not getattr(city, name).strip():
-                problems.append(FormProblem(name, f"{name}: required (city details)"))
+                problems.append(_required(name, f"{name}: required (city details)"))
     return problems
+
+
+def form_warnings(app: Application, settings: Settings) -> list[FormProblem]:
+    """The limits a draft goes beyond: saved anyway, shown as warnings, checked at
+    submission (the word counts)."""
+    return [p for p in form_problems(app, settings, for_submission=True)
+            if p.key == "problem.word_count"]  # fmt: skip
+
+
+class FormNotReady(InvalidInput):
+    """The form has problems (``params["problems"]``: (message id, params) each, said in
+    the reader's language by web/refusals.py)."""
+
+    #: Said from the catalogue in English too: the English message names field keys.
+    catalogued = True
+
+    def __init__(self, problems: list[FormProblem]) -> None:
+        super().__init__("The form is not ready: " + "; ".join(p.message for p in problems) + ".")
+        self.problems = problems
+        self.params = {"problems": [(p.key, p.params) for p in problems]}
+
+    @property
+    def reason(self) -> str:
+        return "invalid_input.form_not_ready"
 
 
 def require_valid(app: Application, settings: Settings, *, for_submission: bool) -> None:
     problems = form_problems(app, settings, for_submission=for_submission)
     if problems:
-        raise InvalidInput("The form is not ready: " + "; ".join(p.message for p in problems) + ".")
+        raise FormNotReady(problems)
 
 
 def load(session: Session, actor: Actor, application_id: int, *, lock: bool = True) -> Application:

@@ -53,7 +53,11 @@ T = TypeVar("T", bound=Base)
 # - report: its submission and review.
 #
 # Calls are shared by every application of their year: ordinary work never locks or
-# updates them (only an administrator's extend or cancel does, alone). The sweep changes
+# updates them (only an administrator's extend or cancel does, alone). Every change of
+# a call's window (create, extend, cancel, the annual rule generating one) first takes
+# the calls lock (workflow.services.calls.lock_calls: a transaction-level advisory lock
+# on PostgreSQL), then the call's row: two changes cannot both pass the overlap check,
+# and no other unit waits for that lock. The sweep changes
 # one table per transaction, in bulk: it holds rows of that table only, so it cannot
 # close a cycle with the units above. Accounts: a user's row before its sessions.
 
@@ -117,6 +121,20 @@ def audit(
     return event
 
 
+class CommentNeeded(InvalidInput):
+    """A step that tells the city why (return, decline, ...) fired without a comment."""
+
+    catalogued = True  # the English message names the command line's option
+
+    def __init__(self, kind: str, trigger: str, label: str) -> None:
+        super().__init__(f"Say why: '{label}' needs a comment for the city (use --comment).")
+        self.params = {"kind": kind, "action": trigger}
+
+    @property
+    def reason(self) -> str:
+        return "invalid_input.comment_needed"
+
+
 def fire(
     session: Session,
     workflow: Workflow,
@@ -139,7 +157,7 @@ def fire(
     step = workflow.resolve(trigger, record.state, actor.role, kind=kind, key=record.id)
     comment = comment.strip()
     if step.needs_comment and not comment:
-        raise InvalidInput(f"Say why: '{step.label}' needs a comment for the city (use --comment).")
+        raise CommentNeeded(kind, trigger, step.label)
     source = record.state
     record.state = step.dest.value
     return step, recorded(session, actor, kind, record.id, trigger, source, step, now, comment)

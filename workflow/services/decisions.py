@@ -11,7 +11,7 @@ from config import Settings
 from workflow.actors import Actor
 from workflow.calendar import on_or_before
 from workflow.errors import InvalidInput
-from workflow.machines import APPLICATION
+from workflow.machines import APPLICATION, Step
 from workflow.models import Application
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
@@ -38,9 +38,7 @@ def decide(
     if trigger in ("submit", "submit_direct", "endorse"):
         raise InvalidInput(f"Use the {trigger} action itself.")
     app = apps.load(session, actor, application_id)
-    step = APPLICATION.resolve(trigger, app.state, actor.role, kind="application", key=app.id)
-    if trigger == "expire":
-        _check_expiry(app, now)
+    step = check_decide(actor, app, trigger, now)
     if step.dest in DECIDED:
         app.decided_at = now
     # The effects of the row (a membership on admit, its end on a corrected admission)
@@ -49,6 +47,16 @@ def decide(
         session, settings, actor, app, trigger, now=now, comment=comment, version=version
     )
     return app
+
+
+def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) -> Step:
+    """Whether ``actor`` may fire ``trigger`` (any but submit and endorse) on ``app`` now:
+    the state and role, and for ``expire`` that the time to submit is over. The comment
+    a step needs is the person's input, checked when it fires."""
+    step = APPLICATION.resolve(trigger, app.state, actor.role, kind="application", key=app.id)
+    if trigger == "expire":
+        _check_expiry(app, now)
+    return step
 
 
 def _check_expiry(app: Application, now: datetime) -> None:

@@ -9,14 +9,14 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config.settings import check_timezone
 from workflow.actors import Actor, require_role
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import InvalidInput, NotAllowed, NotFound
 from workflow.models import City, Country
-from workflow.services.common import flush
+from workflow.services.common import audit, flush
 from workflow.states import Role
 
 _EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -29,6 +29,27 @@ def _configured_languages() -> tuple[str, ...]:
     from config import load_settings
 
     return tuple(load_settings({}).network.languages)
+
+
+class FieldInvalid(InvalidInput):
+    """An entered value that breaks the rule ``why``.
+
+    The English message names the field by its key (``contact_email: ...``), as a CSV
+    column or a command's option is named; ``params["field"]`` is the message id of the
+    field's label (``field.<key>``, or ``label``), so a page says the refusal
+    ``refusal.invalid_input.<why>`` in its own words and names the field as its form does.
+    """
+
+    def __init__(
+        self, why: str, field: str, message: str, *, label: str = "", **params: object
+    ) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.why = why
+        self.params = {"field": label or f"field.{field}", **params}
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{self.why}"
 
 
 def line_problem(value: str) -> str | None:
@@ -47,14 +68,25 @@ def check_one_line(value: str, field: str) -> str:
     """``value`` stripped, or :class:`InvalidInput` naming ``field``."""
     problem = line_problem(value)
     if problem:
-        raise InvalidInput(f"{field}: {problem}.")
+        raise FieldInvalid("not_one_line", field, f"{problem}.")
     return value.strip()
+
+
+def check_required(value: str, field: str, *, label: str = "") -> str:
+    """``value`` on one line and not blank, stripped."""
+    value = check_one_line(value, field)
+    if not value:
+        raise FieldInvalid("required", field, "required.", label=label)
+    return value
 
 
 def check_email(value: str, field: str = "email") -> str:
     value = value.strip()
     if not _EMAIL.match(value) or len(value) > 254:
-        raise InvalidInput(f"{field}: {value!r} is not an email address like name@example.org.")
+        raise FieldInvalid(
+            "not_email", field, f"{value!r} is not an email address like name@example.org.",
+            value=value,
+        )  # fmt: skip
     return value
 
 
@@ -66,7 +98,10 @@ def check_language(
     languages = tuple(allowed) if allowed is not None else _configured_languages()
     value = (value or "en").strip().lower()
     if value not in languages:
-        raise InvalidInput(f"{field}: {value!r} is not one of {', '.join(languages)}.")
+        raise FieldInvalid(
+            "not_language", field, f"{value!r} is not one of {', '.join(languages)}.",
+            value=value, languages=", ".join(languages),
+        )  # fmt: skip
     return value
 
 
@@ -86,14 +121,16 @@ def upsert_country(
     require_role(actor, Role.ADMIN, doing="change countries")
     code = code.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", code):
-        raise InvalidInput(f"code: {code!r} is not a two-letter ISO country code like LV.")
-    if not check_one_line(name, "name"):
-        raise InvalidInput("name: required.")
+        raise FieldInvalid(
+            "not_country_code", "code", f"{code!r} is not a two-letter ISO country code like LV.",
+            value=code,
+        )  # fmt: skip
+    check_required(name, "name", label="field.country")
     check_one_line(commission_name, "commission_name")
     try:
         check_timezone(timezone)
     except ValueError as exc:
-        raise InvalidInput(f"timezone: {exc}") from exc
+        raise FieldInvalid("not_timezone", "timezone", str(exc), value=timezone) from exc
     values = {
         "name": name.strip(),
         "commission_name": commission_name.strip() or f"National Commission of {name.strip()}",
@@ -126,6 +163,97 @@ CITY_FIELDS = (
 CITY_REQUIRED_FOR_SUBMISSION = ("mayor_name", "mayor_title", "contact_name")
 
 
+def _city_values(
+    session: Session,
+    country_code: str,
+    name: str,
+    contact_email: str,
+    languages: Sequence[str] | None,
+    fields: dict[str, Any],
+    *,
+    blank_clears: bool = False,
+) -> tuple[Country, str, dict[str, Any]]:
+    """The checked country, name and column values of a city. A blank field is left out,
+    or (``blank_clears``, the portal's edit form) cleared."""
+    country = session.get(Country, country_code.strip().upper())
+    if country is None:
+        raise FieldInvalid(
+            "no_country", "country", f"no country {country_code!r}; import countries first.",
+            value=country_code,
+        )  # fmt: skip
+    name = check_required(name, "name", label="field.city_name")
+    unknown = set(fields) - set(CITY_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Unknown city fields: {', '.join(sorted(unknown))}.")
+    values: dict[str, Any] = {"contact_email": check_email(contact_email, "contact_email")}
+    for key, value in fields.items():
+        if value is None or str(value).strip() == "":
+            if blank_clears:
+                values[key] = {"population": None, "language": "en"}.get(key, "")
+            continue
+        if key == "population":
+            try:
+                value = int(str(value).replace(" ", "").replace(",", ""))
+            except ValueError as exc:
+                raise FieldInvalid(
+                    "not_number", "population", f"{value!r} is not a whole number."
+                ) from exc
+            if not 0 <= value <= 100_000_000:
+                message = f"{value} is not a city's population."
+                if value > 0:
+                    raise FieldInvalid("too_large", "population", message, max=100_000_000)
+                raise FieldInvalid("too_small", "population", message, min=0)
+        elif key == "language":
+            value = check_language(str(value), allowed=languages)
+        else:
+            value = check_one_line(str(value), key)
+        values[key] = value
+    return country, name, values
+
+
+def contains(text: str) -> str:
+    """A LIKE pattern (escape character ``\\``) for values containing ``text``."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def find_cities(
+    session: Session,
+    actor: Actor,
+    *,
+    search: str = "",
+    country: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[City]]:
+    """Cities whose name contains ``search`` (any case), optionally of one country: how
+    many, and those from ``offset`` on, by country and name (the administrator's list)."""
+    require_role(actor, Role.ADMIN, doing="manage cities")
+    query = select(City)
+    if search.strip():
+        pattern = contains(search.strip().lower())
+        query = query.where(func.lower(City.name).like(pattern, escape="\\"))
+    if country:
+        query = query.where(City.country_code == country.strip().upper())
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.scalars(query.order_by(City.country_code, City.name).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def get_city(session: Session, actor: Actor, city_id: int) -> City:
+    require_role(actor, Role.ADMIN, doing="manage cities")
+    city = session.get(City, city_id)
+    if city is None:
+        raise NotFound("city", city_id)
+    return city
+
+
+def _city_named(session: Session, country: str, name: str) -> City | None:
+    return session.scalars(
+        select(City).where(City.country_code == country, City.name == name)
+    ).first()
+
+
 def upsert_city(
     session: Session,
     actor: Actor,
@@ -138,42 +266,89 @@ def upsert_city(
     **fields: Any,
 ) -> City:
     require_role(actor, Role.ADMIN, Role.CITY, doing="change a city's details")
-    country = session.get(Country, country_code.strip().upper())
-    if country is None:
-        raise InvalidInput(f"country: no country {country_code!r}; import countries first.")
-    if not check_one_line(name, "name"):
-        raise InvalidInput("name: required.")
-    unknown = set(fields) - set(CITY_FIELDS)
-    if unknown:
-        raise InvalidInput(f"Unknown city fields: {', '.join(sorted(unknown))}.")
-    values: dict[str, Any] = {"contact_email": check_email(contact_email, "contact_email")}
-    for key, value in fields.items():
-        if value is None or value == "":
-            continue
-        if key == "population":
-            try:
-                value = int(str(value).replace(" ", "").replace(",", ""))
-            except ValueError as exc:
-                raise InvalidInput(f"population: {value!r} is not a whole number.") from exc
-            if not 0 <= value <= 100_000_000:
-                raise InvalidInput(f"population: {value} is not a city's population.")
-        elif key == "language":
-            value = check_language(str(value), allowed=languages)
-        else:
-            value = check_one_line(str(value), key)
-        values[key] = value
-    city = session.scalars(
-        select(City).where(City.country_code == country.code, City.name == name.strip())
-    ).first()
+    country, name, values = _city_values(
+        session, country_code, name, contact_email, languages, fields
+    )
+    city = _city_named(session, country.code, name)
     if actor.role is Role.CITY and (city is None or city.id != actor.city_id):
-        raise InvalidInput("A city can change only its own details.")
+        raise NotAllowed("A city can change only its own details.", "other_city", kind="city")
     if city is None:
-        city = City(country_code=country.code, name=name.strip(), **values)
+        city = City(country_code=country.code, name=name, **values)
         session.add(city)
     else:
         for key, value in values.items():
             setattr(city, key, value)
     flush(session, "city", name)
+    session.refresh(city)
+    return city
+
+
+def _refuse_taken(session: Session, country: Country, name: str, city_id: int | None) -> None:
+    other = _city_named(session, country.code, name)
+    if other is not None and other.id != city_id:
+        raise FieldInvalid(
+            "city_exists", "name", f"{country.code} has a city {name!r} already.",
+            label="field.city_name", value=name, country=country.name,
+        )  # fmt: skip
+
+
+def create_city(
+    session: Session,
+    actor: Actor,
+    *,
+    country_code: str,
+    name: str,
+    contact_email: str,
+    now: datetime,
+    languages: Sequence[str] | None = None,
+    **fields: Any,
+) -> City:
+    """A new city (the administrator's page); a name its country has already is refused."""
+    require_role(actor, Role.ADMIN, doing="create cities")
+    country, name, values = _city_values(
+        session, country_code, name, contact_email, languages, fields
+    )
+    _refuse_taken(session, country, name, None)
+    city = City(country_code=country.code, name=name, **values)
+    session.add(city)
+    flush(session, "city", name)
+    audit(session, actor, subject_type="city", subject_id=city.id, action="create", now=now,
+          comment=f"{country.code}/{name}")  # fmt: skip
+    return city
+
+
+def update_city(
+    session: Session,
+    actor: Actor,
+    city_id: int,
+    *,
+    country_code: str,
+    name: str,
+    contact_email: str,
+    now: datetime,
+    languages: Sequence[str] | None = None,
+    **fields: Any,
+) -> City:
+    """Change any of a city's details, its name and country too; a blank field is cleared."""
+    require_role(actor, Role.ADMIN, doing="change cities")
+    city = session.get(City, city_id)
+    if city is None:
+        raise NotFound("city", city_id)
+    country, name, values = _city_values(
+        session, country_code, name, contact_email, languages, fields, blank_clears=True
+    )
+    _refuse_taken(session, country, name, city.id)
+    changed = sorted(
+        key for key, value in {"country_code": country.code, "name": name, **values}.items()
+        if getattr(city, key) != value
+    )  # fmt: skip
+    city.country_code, city.name = country.code, name
+    for key, value in values.items():
+        setattr(city, key, value)
+    flush(session, "city", name)
+    if changed:
+        audit(session, actor, subject_type="city", subject_id=city.id, action="change", now=now,
+              comment=", ".join(changed))  # fmt: skip
     session.refresh(city)
     return city
 

@@ -244,3 +244,17 @@ def membership_history(session: Session, actor: Actor, membership_id: int) -> li
             .order_by(AuditEvent.id)
         )
     )
+
+
+#: The changes of a membership a person makes (``change_membership``).
+CHANGES = ("remove", "reinstate", "withdraw")
+
+
+def check_change(session: Session, actor: Actor, membership_id: int, trigger: str) -> Membership:
+    """The membership, if ``actor`` may make the change ``trigger`` to it now (the
+    confirmation before :func:`change_membership`); the refusal otherwise."""
+    if trigger not in CHANGES:
+        raise InvalidInput("A membership change is 'remove', 'reinstate' or 'withdraw'.")
+    membership = get_membership(session, actor, membership_id)
+    MEMBERSHIP.resolve(trigger, membership.state, actor.role, kind="membership", key=membership.id)
+    return membership

@@ -54,12 +54,10 @@ def submit_report(
 ) -> Report:
     """The member submits its progress report; after the due date it is recorded as late."""
     report = _load_report(session, actor, report_id, with_membership=True)
-    REPORT.resolve("submit", report.state, actor.role, kind="report", key=report.id)
+    check_submit_report(actor, report)
     if not summary.strip():
-        raise InvalidInput("The report needs its content: give a summary (--summary).")
+        raise SummaryMissing()
     membership = report.membership
-    if membership.state not in CURRENT:
-        raise InvalidInput(f"The membership is {membership.state}; reports are closed.")
     report.summary = summary.strip()
     report.submitted_at = now
     report.late = not on_or_before(now, report.due_on, timezone_of(membership))
@@ -76,6 +74,48 @@ def submit_report(
     _restore_if_caught_up(session, membership, now)
     publish(session, settings)
     return report
+
+
+class SummaryMissing(InvalidInput):
+    catalogued = True  # the English message names the command line's option
+
+    def __init__(self) -> None:
+        super().__init__("The report needs its content: give a summary (--summary).")
+
+    @property
+    def reason(self) -> str:
+        return "invalid_input.summary_missing"
+
+
+class ReportsClosed(InvalidInput):
+    catalogued = True
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"The membership is {state}; reports are closed.")
+        self.params = {"state": state, "kind": "membership"}
+
+    @property
+    def reason(self) -> str:
+        return "invalid_input.reports_closed"
+
+
+# One check per action, raising what the action would raise: the services call them
+# first, the pages call them to offer only what succeeds.
+
+
+def check_submit_report(actor: Actor, report: Report) -> None:
+    """Whether ``actor`` may submit ``report`` now: state, role, a current membership."""
+    REPORT.resolve("submit", report.state, actor.role, kind="report", key=report.id)
+    membership = report.membership
+    if membership.state not in CURRENT:
+        raise ReportsClosed(membership.state)
+
+
+def check_review(actor: Actor, report: Report, trigger: str) -> None:
+    """Whether ``actor`` may ``accept`` or ``return_for_revision`` ``report`` now."""
+    if trigger not in ("accept", "return_for_revision"):
+        raise InvalidInput("A report review is 'accept' or 'return_for_revision'.")
+    REPORT.resolve(trigger, report.state, actor.role, kind="report", key=report.id)
 
 
 def _restore_if_caught_up(session: Session, membership: Membership, now: datetime) -> None:
@@ -114,9 +154,8 @@ def review_report(
     version: int | None = None,
 ) -> Report:
     """The Institute accepts a report or returns it for revision."""
-    if trigger not in ("accept", "return_for_revision"):
-        raise InvalidInput("A report review is 'accept' or 'return_for_revision'.")
     report = _load_report(session, actor, report_id)
+    check_review(actor, report, trigger)
     fire(session, REPORT, report, trigger, actor, now=now, comment=comment, version=version)
     report.decided_at = now
     publish(session, settings)

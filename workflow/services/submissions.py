@@ -23,6 +23,22 @@ from workflow.states import Route
 from workflow.uploads import require_signed_form
 
 
+class EndorsementMissing(InvalidInput):
+    """The direct route without the Commission's endorsement."""
+
+    catalogued = True  # the English message names the command line's option
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The direct route needs the Commission's endorsement: give its reference "
+            "(letter number, date, signatory) with --endorsement."
+        )
+
+    @property
+    def reason(self) -> str:
+        return "invalid_input.endorsement_missing"
+
+
 def _load_endorsing(session: Session, actor: Actor, application_id: int) -> Application:
     """The application of an endorsement, its country locked first (the global lock
     order, see workflow.services.common): endorsements of one country queue on the
@@ -84,6 +100,57 @@ def _claim_quota(session: Session, app: Application) -> None:
         raise QuotaExceeded(country.name, app.call.name, app.call.quota)
 
 
+# One check per action, raising what the action would raise: the services call them
+# before they change anything, and the pages call them to offer only what succeeds
+# (and to say why the rest is not possible now).
+
+
+def check_submit(
+    session: Session, settings: Settings, actor: Actor, app: Application, now: datetime
+) -> None:
+    """Whether ``actor`` may submit ``app`` now: state and role, the window (or the
+    Commission's deadline for a returned one), the signed form, a complete form."""
+    APPLICATION.resolve("submit", app.state, actor.role, kind="application", key=app.id)
+    _check_submission_time(app, now)
+    require_signed_form(session, app)
+    apps.require_valid(app, settings, for_submission=True)
+
+
+def check_submit_direct(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    app: Application,
+    now: datetime,
+    endorsement: str | None = None,
+) -> None:
+    """``check_submit`` for the direct route, and the country's quota; ``endorsement``
+    None when the person has not given it yet (a page that asks for it)."""
+    APPLICATION.resolve("submit_direct", app.state, actor.role, kind="application", key=app.id)
+    if endorsement is not None and not endorsement.strip():
+        raise EndorsementMissing()
+    _check_submission_time(app, now)
+    require_signed_form(session, app)
+    apps.require_valid(app, settings, for_submission=True)
+    _claim_quota(session, app)
+
+
+def check_endorse(session: Session, actor: Actor, app: Application, now: datetime) -> None:
+    """Whether ``actor`` may endorse ``app`` now: state and role, the Commission's
+    deadline, an endorsement left in the country's quota."""
+    APPLICATION.resolve("endorse", app.state, actor.role, kind="application", key=app.id)
+    call = app.call
+    if not on_or_before(now, call.commission_deadline, call.timezone):
+        raise DeadlinePassed(
+            "Endorsing",
+            call.commission_deadline,
+            call.timezone,
+            "Ask the Institute to extend the call's Commission deadline.",
+            why="endorse",
+        )
+    _claim_quota(session, app)
+
+
 def submit(
     session: Session,
     settings: Settings,
@@ -95,10 +162,7 @@ def submit(
 ) -> Application:
     """The city sends the form to its National Commission (copy to the network)."""
     app = apps.load(session, actor, application_id)
-    APPLICATION.resolve("submit", app.state, actor.role, kind="application", key=app.id)
-    _check_submission_time(app, now)
-    require_signed_form(session, app)
-    apps.require_valid(app, settings, for_submission=True)
+    check_submit(session, settings, actor, app, now)
     app.route = Route.COMMISSION.value
     app.submitted_at = now
     return apps.transition(session, settings, actor, app, "submit", now=now, version=version)
@@ -116,16 +180,7 @@ def submit_direct(
 ) -> Application:
     """The alternative route: the form, already endorsed, straight to the Institute."""
     app = _load_endorsing(session, actor, application_id)
-    APPLICATION.resolve("submit_direct", app.state, actor.role, kind="application", key=app.id)
-    if not endorsement.strip():
-        raise InvalidInput(
-            "The direct route needs the Commission's endorsement: give its reference "
-            "(letter number, date, signatory) with --endorsement."
-        )
-    _check_submission_time(app, now)
-    require_signed_form(session, app)
-    apps.require_valid(app, settings, for_submission=True)
-    _claim_quota(session, app)
+    check_submit_direct(session, settings, actor, app, now, endorsement)
     app.route = Route.DIRECT.value
     app.endorsement = endorsement.strip()
     app.submitted_at = now
@@ -145,19 +200,11 @@ def endorse(
 ) -> Application:
     """The Commission endorses and forwards to the Institute (copy to the city)."""
     app = _load_endorsing(session, actor, application_id)
-    APPLICATION.resolve("endorse", app.state, actor.role, kind="application", key=app.id)
-    call = app.call
-    if not on_or_before(now, call.commission_deadline, call.timezone):
-        raise DeadlinePassed(
-            "Endorsing",
-            call.commission_deadline,
-            call.timezone,
-            "Ask the Institute to extend the call's Commission deadline.",
-            why="endorse",
-        )
-    _claim_quota(session, app)
+    check_endorse(session, actor, app, now)
     app.endorsed_at = now
-    app.endorsement = comment.strip() or f"Endorsed by {actor.name}"
+    # The Commission's own words, if any; who endorsed and when is in the history (the
+    # pages say it in the reader's language).
+    app.endorsement = comment.strip()
     return apps.transition(
         session, settings, actor, app, "endorse", now=now, comment=comment, version=version
     )

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from workflow.actors import Actor, require_role
-from workflow.errors import InvalidInput, NotFound
+from workflow.errors import NotFound
 from workflow.models import City, Country, User, UserSession
 from workflow.services.common import audit, flush
-from workflow.services.directory import check_email, check_language, check_one_line
+from workflow.services.directory import (
+    FieldInvalid,
+    check_email,
+    check_language,
+    check_one_line,
+    contains,
+)
 from workflow.states import Role
 
 
@@ -31,8 +38,7 @@ def create_user(
     require_role(actor, Role.ADMIN, doing="create users")
     role_value = _role(role)
     email = check_email(email).lower()
-    if session.scalars(select(User).where(User.email == email)).first() is not None:
-        raise InvalidInput(f"email: a user with {email} exists already.")
+    _refuse_taken(session, email, None)
     country_code, city_id = _scope(session, role_value, country_code, city_id)
     user = User(
         email=email,
@@ -59,14 +65,22 @@ def create_user(
     return user
 
 
+def _refuse_taken(session: Session, email: str, user_id: int | None) -> None:
+    other = session.scalars(select(User).where(User.email == email)).first()
+    if other is not None and other.id != user_id:
+        raise FieldInvalid(
+            "email_taken", "email", f"a user with {email} exists already.", value=email
+        )
+
+
 def _role(role: str) -> Role:
+    roles = ", ".join(r.value for r in Role if r is not Role.SYSTEM)
     try:
         role_value = Role(role)
     except ValueError as exc:
-        roles = ", ".join(r.value for r in Role if r is not Role.SYSTEM)
-        raise InvalidInput(f"role: {role!r} is not one of {roles}.") from exc
+        raise FieldInvalid("not_role", "role", f"{role!r} is not one of {roles}.") from exc
     if role_value is Role.SYSTEM:
-        raise InvalidInput("role: 'system' is reserved for the scheduler.")
+        raise FieldInvalid("not_role", "role", "'system' is reserved for the scheduler.")
     return role_value
 
 
@@ -77,11 +91,21 @@ def _scope(
     if role is Role.CITY:
         city = session.get(City, city_id) if city_id is not None else None
         if city is None:
-            raise InvalidInput("A city user needs an existing city (--city).")
+            raise FieldInvalid(
+                "city_needed",
+                "",
+                "A city user needs an existing city (--city).",
+                label="users.city",
+            )
         return city.country_code, city.id
     if role is Role.COMMISSION:
         if not country_code or session.get(Country, country_code.upper()) is None:
-            raise InvalidInput("A Commission user needs an existing country (--country).")
+            raise FieldInvalid(
+                "country_needed",
+                "",
+                "A Commission user needs an existing country (--country).",
+                label="users.country",
+            )
         return country_code.upper(), None
     return None, None
 
@@ -159,3 +183,87 @@ def user_by_email(session: Session, email: str) -> User:
     if user is None:
         raise NotFound("user", email)
     return user
+
+
+def find_users(
+    session: Session,
+    actor: Actor,
+    *,
+    search: str = "",
+    role: str = "",
+    active: bool | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[User]]:
+    """Users whose email or name contains ``search`` (any case), optionally of one role
+    or activity: how many there are, and those from ``offset`` on, by role and email."""
+    require_role(actor, Role.ADMIN, doing="see the users")
+    query = select(User)
+    text = search.strip().lower()
+    if text:
+        pattern = contains(text)
+        query = query.where(
+            func.lower(User.email).like(pattern, escape="\\")
+            | func.lower(User.name).like(pattern, escape="\\")
+        )
+    if role:
+        query = query.where(User.role == _role(role).value)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    total = int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = session.scalars(query.order_by(User.role, User.email).offset(offset).limit(limit))
+    return total, list(rows)
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    require_role(actor, Role.ADMIN, doing="see the users")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user", user_id)
+    return user
+
+
+def edit_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    now: datetime,
+    name: str,
+    email: str,
+    language: str,
+    role: str,
+    country_code: str | None = None,
+    city_id: int | None = None,
+    active: bool = True,
+    languages: Sequence[str] | None = None,
+) -> User:
+    """The administrator's form: name, email and language, then role, scope and whether
+    the account may sign in (:func:`change_user`: a change there ends the user's sessions)."""
+    user = get_user(session, actor, user_id)
+    email = check_email(email).lower()
+    _refuse_taken(session, email, user.id)
+    before = (user.name, user.email, user.language)
+    user.name = check_one_line(name, "name") or email
+    user.email = email
+    user.language = check_language(language, allowed=languages)
+    after = (user.name, user.email, user.language)
+    if after != before:
+        flush(session, "user", email)
+        fields = ("name", "email", "language")
+        changed = [f for f, b, a in zip(fields, before, after, strict=True) if b != a]
+        audit(session, actor, subject_type="user", subject_id=user.id, action="change",
+              now=now, comment=f"{email}: {', '.join(changed)}")  # fmt: skip
+    role_value = _role(role)
+    # The form gives the whole scope: a blank city or country is none, not "unchanged".
+    country_code, city_id = _scope(session, role_value, country_code, city_id)
+    return change_user(
+        session,
+        actor,
+        email,
+        now=now,
+        role=role_value.value,
+        country_code=(country_code or None) if role_value is Role.COMMISSION else None,
+        city_id=city_id if role_value is Role.CITY else None,
+        active=active,
+    )

@@ -75,9 +75,13 @@ def test_a_submission_is_delivered_with_its_headers_and_languages(
     assert commission["Content-Language"] == "lv"
     commission_text = commission.get_body(("plain",))
     assert commission_text is not None
-    assert "Pilsēta Jelgava (Latvia) ir iesniegusi pieteikumu" in " ".join(
-        commission_text.get_content().split()
-    )
+    said = " ".join(commission_text.get_content().split())
+    # A Latvian Commission reads Latvian throughout: the country and the network too.
+    assert "Pilsēta Jelgava (Latvija) ir iesniegusi pieteikumu" in said
+    assert "dalībai tīklā “UNESCO Izglītības pilsētu tīkls”" in said
+    assert "(Latvia)" not in said and "Learning Cities" not in said
+    lv_html = commission.get_body(("html",))
+    assert lv_html is not None and "UNESCO Izglītības pilsētu tīkls</div>" in lv_html.get_content()
     network = by_rcpt(got)["learningcities@unesco.org"].message
     assert (network["To"], network["Cc"], network["Content-Language"]) == (
         "office@unesco.lv",

@@ -1,0 +1,822 @@
+"""The demo world: about 40 countries, 300 members, 60 applications in two calls and an
+account for each role in each language, dated relative to the day it is loaded.
+
+Loaded once, in one transaction, on top of the small demo (``web.demo``): when its
+marker account exists, nothing is done. For speed the records are inserted in bulk, but
+every state is reached by replaying the workflow tables (``workflow.machines``): each
+step is resolved by the machine for the role that takes it, at the moment it would have
+been taken, and leaves the audit line ``services.common.fire`` would have written. The
+scheduler's own steps (report obligations 120 days ahead, reports and memberships
+overdue, inactive after the grace period) are replayed at the local midnight the sweep
+would have taken them, so a sweep right after loading finds nothing to change.
+
+No domain event is published: loading queues no mail. (The reminders the scheduler owes
+from that day on are its own business, as for any data.)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+import unicodedata
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings
+from config.paths import uploads_folder
+from web import demo_data as data
+from workflow.actors import SYSTEM, Actor
+from workflow.calendar import end_of_day, local_date, start_of_day
+from workflow.db import transaction
+from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow
+from workflow.models import (
+    Application,
+    AuditEvent,
+    Call,
+    City,
+    Country,
+    Membership,
+    Report,
+    UploadedFile,
+    User,
+)
+from workflow.services import calls as call_service
+from workflow.services.applications import CHALLENGES, ENDORSED
+from workflow.services.memberships import report_rule
+from workflow.states import ApplicationState as A
+from workflow.states import MembershipState as M
+from workflow.states import ReportState as R
+from workflow.states import Role
+
+DOMAIN = "demo.example.org"
+#: The account whose presence says the world is loaded.
+MARKER = f"admin.en@{DOMAIN}"
+LANGUAGES = ("en", "fr", "lv", "ru")
+LOADER = Actor(Role.ADMIN, "demo data")
+PDF = b"%PDF-1.4\n% GNLC demo: a signed application form (demo data)\n%%EOF\n"
+SEED = 2015
+#: Members imported before the system's first recorded call, by year before it.
+MEMBERS_PER_YEAR = (18, 22, 26, 28, 30, 32, 34, 36, 34, 30)
+
+
+@dataclass(frozen=True)
+class Account:
+    email: str
+    role: str
+    language: str
+    country: str | None = None
+    city: str | None = None
+
+
+def accounts() -> list[Account]:
+    """The role x language accounts, e.g. ``city.fr@demo.example.org``."""
+    found = []
+    for lang in LANGUAGES:
+        country, city = data.ACCOUNT_PLACES[lang]
+        found += [
+            Account(f"admin.{lang}@{DOMAIN}", "admin", lang),
+            Account(f"institute.{lang}@{DOMAIN}", "institute", lang),
+            Account(f"commission.{lang}@{DOMAIN}", "commission", lang, country),
+            Account(f"city.{lang}@{DOMAIN}", "city", lang, country, city),
+        ]
+    return found
+
+
+def slug(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "-".join("".join(c if c.isalnum() else " " for c in folded.lower()).split())
+
+
+def city_email(name: str, code: str) -> str:
+    return f"{slug(name)}.{code.lower()}@{DOMAIN}"
+
+
+def load_world(
+    factory: sessionmaker[Session], settings: Settings, now: datetime, password_hash: str
+) -> bool:
+    """Create the world at ``now`` unless it exists; True when it was created."""
+    with transaction(factory) as session:
+        if session.scalars(select(User.id).where(User.email == MARKER)).first() is not None:
+            return False
+        world = _World(session, settings, now, password_hash)
+        world.build()
+        files = world.files
+    folder = uploads_folder(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in files:
+        (folder / name).write_bytes(PDF)
+    return True
+
+
+Comment = str | Callable[[], str]
+
+
+@dataclass
+class _Trail:
+    """The audit lines of the replayed steps, inserted in time order once ids exist."""
+
+    lines: list[tuple[datetime, int, Any, str, str, Actor, str | None, str | None, Comment]] = (
+        field(default_factory=list)
+    )
+
+    def add(
+        self,
+        record: Any,
+        kind: str,
+        action: str,
+        actor: Actor,
+        at: datetime,
+        source: str | None = None,
+        dest: str | None = None,
+        comment: Comment = "",
+    ) -> None:
+        self.lines.append((at, len(self.lines), record, kind, action, actor, source, dest, comment))
+
+    def start(
+        self,
+        workflow: Workflow,
+        record: Any,
+        trigger: str,
+        actor: Actor,
+        at: datetime,
+        comment: Comment = "",
+    ) -> None:
+        step = workflow.resolve_start(trigger, actor.role, kind=workflow.name)
+        record.state = step.dest.value
+        record.version = 1
+        self.add(record, workflow.name, trigger, actor, at, None, step.dest.value, comment)
+
+    def move(
+        self,
+        workflow: Workflow,
+        record: Any,
+        trigger: str,
+        actor: Actor,
+        at: datetime,
+        comment: str = "",
+    ) -> None:
+        step = workflow.resolve(trigger, record.state, actor.role, kind=workflow.name, key=0)
+        if step.needs_comment and not comment.strip():
+            raise ValueError(f"{workflow.name} {trigger} needs a comment")
+        self.add(record, workflow.name, trigger, actor, at, record.state, step.dest.value, comment)
+        record.state = step.dest.value
+        record.version = (record.version or 1) + 1
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "at": at,
+                "actor_id": actor.user_id,
+                "actor_name": actor.name,
+                "role": actor.role.value,
+                "subject_type": kind,
+                "subject_id": record.id,
+                "action": action,
+                "from_state": source,
+                "to_state": dest,
+                "comment": comment() if callable(comment) else comment,
+            }
+            for at, _, record, kind, action, actor, source, dest, comment in sorted(
+                self.lines, key=lambda line: (line[0], line[1])
+            )
+        ]
+
+
+@dataclass
+class _Place:
+    city: City
+    language: str
+    actor: Actor
+    people: str
+
+
+class _World:
+    def __init__(
+        self, session: Session, settings: Settings, now: datetime, password_hash: str
+    ) -> None:
+        self.session = session
+        self.settings = settings
+        self.now = now
+        self.hash = password_hash
+        self.rng = random.Random(SEED)
+        self.trail = _Trail()
+        self.files: list[str] = []
+        self.places: dict[tuple[str, str], _Place] = {}
+        self.commissions: dict[str, Actor] = {}
+        self.since = now  # set in build(): when the world's accounts were made
+        self.admitted: list[tuple[Application, datetime]] = []
+        self.uploads: list[tuple[Application, str, datetime, Actor]] = []
+        self.zones = {p.code: p.timezone for p in data.PLACES}
+
+    # -- people and places ----------------------------------------------------------
+
+    def person(self, pool: str) -> str:
+        given, family = data.NAMES[pool]
+        return f"{self.rng.choice(given)} {self.rng.choice(family)}"
+
+    def build(self) -> None:
+        current, previous = self.calls()
+        first_year = previous.opens_on.year - len(MEMBERS_PER_YEAR)
+        self.since = datetime(first_year, 1, 15, 9, tzinfo=UTC)
+        self.countries()
+        self.users()
+        institute = self.session.scalars(
+            select(User).where(User.email == "institute@example.org")
+        ).first()
+        self.institute = (
+            Actor(Role.INSTITUTE, institute.name, institute.id)
+            if institute is not None
+            else Actor(Role.INSTITUTE, "Institute (demo)")
+        )
+        members, applicants = self.split()
+        self.applications(previous, current, applicants)
+        self.session.flush()
+        for app, stored, at, actor in self.uploads:
+            self.session.add(
+                UploadedFile(
+                    application_id=app.id,
+                    filename="signed-form.pdf",
+                    stored_name=stored,
+                    size=len(PDF),
+                    sha256=hashlib.sha256(PDF).hexdigest(),
+                    uploaded_at=at,
+                    uploaded_by=actor.user_id,
+                )
+            )
+        for app, at in self.admitted:
+            self.admit(app, at)
+        self.imported(members, previous)
+        self.session.flush()
+        self.session.execute(insert(AuditEvent), self.trail.rows())
+
+    def calls(self) -> tuple[Call, Call]:
+        """The call open now (made if none is) and the latest call decided ~90 days ago."""
+        s, settings, now = self.session, self.settings, self.now
+        current = call_service.current_or_next(s, settings, now)
+        if current is None or not call_service.window(current).contains(now):
+            current = self.gap_call() or current
+        today = local_date(now, settings.calls.timezone)
+        call_service.ensure_year(s, settings, today.year - 1, now)
+        done = [
+            c
+            for c in s.scalars(select(Call).order_by(Call.opens_on))
+            if not call_service.is_cancelled(c)
+            and c.commission_deadline <= today - timedelta(days=90)
+            and (current is None or c.id != current.id)
+        ]
+        assert done, "the annual rule always makes last year's call"
+        previous = done[-1]
+        return current or previous, previous
+
+    def gap_call(self) -> Call | None:
+        """A call open now that fits between the stored ones (none may overlap)."""
+        s, settings, now = self.session, self.settings, self.now
+        today = local_date(now, settings.calls.timezone)
+        live = [c for c in s.scalars(select(Call)) if not call_service.is_cancelled(c)]
+        opens = max(
+            [today - timedelta(days=7)]
+            + [c.closes_on + timedelta(days=1) for c in live if c.closes_on < today]
+        )
+        closes = min(
+            [today + timedelta(days=60)]
+            + [c.opens_on - timedelta(days=1) for c in live if c.opens_on > today]
+        )
+        if any(c.opens_on <= closes and opens <= c.closes_on for c in live):
+            return None
+        name = f"demo-{today:%Y-%m-%d}"
+        if s.scalars(select(Call).where(Call.name == name)).first() is not None:
+            return None
+        return call_service.create_call(
+            s, settings, LOADER, name=name, opens_on=opens, closes_on=closes, now=now
+        )
+
+    def countries(self) -> None:
+        for place in data.PLACES:
+            country = self.session.get(Country, place.code)
+            if country is None:
+                name = data.COMMISSION_NAME[place.language].format(country=place.name)
+                country = Country(
+                    code=place.code,
+                    name=place.name,
+                    commission_name=name,
+                    commission_email=f"office.{place.code.lower()}@{DOMAIN}",
+                    language=place.language,
+                    timezone=place.timezone,
+                )
+                self.session.add(country)
+        self.session.flush()
+        for place in data.PLACES:
+            lang = place.language if place.language in ("fr", "lv", "ru") else "en"
+            for name in place.cities:
+                mayor = self.person(place.people)
+                city = City(
+                    country_code=place.code,
+                    name=name,
+                    website=f"https://{slug(name)}.{place.code.lower()}.{DOMAIN}",
+                    mayor_name=mayor,
+                    mayor_title=data.MAYOR_TITLE[lang],
+                    contact_name=self.person(place.people),
+                    contact_email=city_email(name, place.code),
+                    contact_phone="",
+                    language=lang,
+                    population=self.rng.randrange(40, 3000) * 1000,
+                )
+                self.session.add(city)
+                self.places[(place.code, name)] = _Place(city, lang, LOADER, place.people)
+        self.session.flush()
+
+    def user(self, email: str, name: str, role: str, language: str, **scope: Any) -> User:
+        user = User(
+            email=email,
+            name=name,
+            role=role,
+            language=language,
+            password_hash=self.hash,
+            active=True,
+            created_at=self.since,
+            **scope,
+        )
+        self.session.add(user)
+        self.trail.add(user, "user", "create", LOADER, self.since, comment=f"{email} as {role}")
+        return user
+
+    def users(self) -> None:
+        offices: dict[str, User] = {}
+        for place in data.PLACES:
+            email = f"office.{place.code.lower()}@{DOMAIN}"
+            offices[place.code] = self.user(
+                email,
+                self.person(place.people),
+                "commission",
+                place.language,
+                country_code=place.code,
+            )
+        focal = {
+            key: self.user(
+                p.city.contact_email, p.city.contact_name, "city", p.language, city_id=p.city.id
+            )
+            for key, p in self.places.items()
+        }
+        self.session.flush()
+        for code, user in offices.items():
+            self.commissions[code] = Actor(Role.COMMISSION, user.name, user.id, code)
+        for key, user in focal.items():
+            city = self.places[key].city
+            self.places[key].actor = Actor(
+                Role.CITY, user.name, user.id, city.country_code, city.id
+            )
+        for account in accounts():
+            scope: dict[str, Any] = {}
+            if account.role == "commission":
+                scope["country_code"] = account.country
+            if account.city is not None:
+                assert account.country is not None
+                scope["city_id"] = self.places[(account.country, account.city)].city.id
+            name = data.ACCOUNT_NAMES[(account.role, account.language)]
+            self.user(account.email, name, account.role, account.language, **scope)
+        self.session.flush()
+
+    def split(self) -> tuple[list[_Place], list[_Place]]:
+        """The members-to-be and the applicants (the account cities have their roles)."""
+        fixed_applicants = {
+            ("SN", "Saint-Louis"),
+            ("KZ", "Shymkent"),
+            ("IE", "Galway"),
+            ("SN", "Thiès"),
+            ("LV", "Daugavpils"),
+            ("KZ", "Karaganda"),
+            ("FR", "Nantes"),
+            ("LV", "Rēzekne"),
+        }
+        fixed_members = {("IE", "Cork"), ("LV", "Liepāja")}
+        others = [k for k in self.places if k not in fixed_applicants | fixed_members]
+        self.rng.shuffle(others)
+        count = sum(MEMBERS_PER_YEAR) - len(fixed_members)
+        members = [self.places[k] for k in sorted(fixed_members) + others[:count]]
+        applicants = [self.places[k] for k in sorted(fixed_applicants)] + [
+            self.places[k] for k in others[count:]
+        ]
+        return members, applicants
+
+    # -- applications ---------------------------------------------------------------
+
+    def applications(self, previous: Call, current: Call, applicants: list[_Place]) -> None:
+        used = Counter[tuple[int, str]]()
+        for call_id, code in self.session.execute(
+            select(Application.call_id, Application.country_code).where(
+                Application.state.in_([s.value for s in ENDORSED])
+            )
+        ):
+            used[(call_id, code)] += 1
+        by_key = {(p.city.country_code, p.city.name): p for p in applicants}
+        plans: list[tuple[_Place, Call, str]] = []
+        is_open = call_service.window(current).contains(self.now)
+        # The accounts' cities and the Commissions' first cases, then the rest.
+        fixed = [
+            (("SN", "Saint-Louis"), "returned"),
+            (("KZ", "Shymkent"), "draft"),
+            (("IE", "Galway"), "submitted"),
+            (("SN", "Thiès"), "submitted"),
+            (("LV", "Daugavpils"), "submitted"),
+            (("KZ", "Karaganda"), "resubmitted"),
+            (("FR", "Nantes"), "submitted"),
+            (("LV", "Rēzekne"), "forwarded"),
+        ]
+        for key, recipe in fixed:
+            plans.append((by_key[key], current, recipe if is_open else "draft"))
+        rest = [p for p in applicants if (p.city.country_code, p.city.name) not in dict(fixed)]
+        before = (
+            ["admitted"] * 9
+            + ["not_admitted"] * 4
+            + ["under_review"] * 2
+            + ["forwarded"]
+            + ["declined"] * 4
+            + ["withdrawn", "withdrawn_reviewed"]
+            + ["expired"] * 3
+            + ["expired_returned"]
+        )
+        now_open = (
+            ["draft"] * 7
+            + ["submitted"] * 4
+            + ["resubmitted"]
+            + ["returned"] * 3
+            + ["declined"] * 2
+            + ["forwarded"] * 2
+            + ["direct"]
+            + ["under_review"] * 3
+            + ["withdrawn"] * 2
+            + ["withdrawn_draft"]
+        )
+        pool = iter(rest)
+        later: list[_Place] = []
+        for recipe in before:
+            place = next(pool)
+            plans.append((place, previous, recipe))
+            if recipe in ("declined", "not_admitted", "expired"):
+                later.append(place)  # some apply again in the current call
+        again = iter(later[:4])
+        for recipe in now_open:
+            place = next(again, None) or next(pool)
+            plans.append((place, current, recipe if is_open else "draft"))
+        for place, call, recipe in plans:
+            endorsing = recipe in (
+                "admitted",
+                "not_admitted",
+                "under_review",
+                "forwarded",
+                "direct",
+                "withdrawn_reviewed",
+            )
+            quota_key = (call.id, place.city.country_code)
+            if endorsing and used[quota_key] >= call.quota:
+                recipe = "submitted" if call is current else "declined"
+            elif endorsing:
+                used[quota_key] += 1
+            self.application(place, call, recipe, open_now=call is current and is_open)
+
+    def application(self, place: _Place, call: Call, recipe: str, *, open_now: bool) -> None:
+        rng, t = self.rng, self.trail
+        city, lang = place.city, place.language
+        tz = call.timezone
+        opens = start_of_day(call.opens_on, tz)
+        closes = min(end_of_day(call.closes_on, tz), self.now)
+        deadline = min(end_of_day(call.commission_deadline, tz), self.now)
+
+        def between(start: datetime, end: datetime, lo: float = 0.1, hi: float = 0.6) -> datetime:
+            return start + (end - start) * rng.uniform(lo, hi)
+
+        if opens > self.now:  # a draft for the next call, started before it opens
+            created = self.now - timedelta(days=rng.randint(2, 20), hours=rng.randint(0, 9))
+            closes = deadline = self.now
+        else:
+            created = between(opens, closes, 0.02, 0.3)
+        app = Application(
+            call_id=call.id,
+            city_id=city.id,
+            country_code=city.country_code,
+            route="commission",
+            state=A.DRAFT.value,
+            version=1,
+            motivation=rng.choice(data.MOTIVATION[lang]).format(city=city.name),
+            implementation_plan="",
+            challenges={},
+            signed_by="",
+            created_at=created,
+            updated_at=created,
+        )
+        self.session.add(app)
+        city_actor, commission = place.actor, self.commissions[city.country_code]
+        t.add(app, "application", "create", city_actor, created, None, A.DRAFT.value)
+        clock = created
+        if recipe in ("draft", "expired", "withdrawn_draft"):
+            if rng.random() < 0.5:
+                app.implementation_plan = rng.choice(data.PLAN[lang])
+            if recipe == "expired":
+                clock = start_of_day(call.closes_on + timedelta(days=1), tz)
+                t.move(
+                    APPLICATION, app, "expire", SYSTEM, clock, "not submitted before the deadline"
+                )
+            elif recipe == "withdrawn_draft":
+                clock = between(created, closes)
+                t.move(APPLICATION, app, "withdraw", city_actor, clock)
+            app.updated_at = clock
+            return
+        app.implementation_plan = rng.choice(data.PLAN[lang])
+        app.challenges = {c: rng.randint(1, 5) for c in CHALLENGES}
+        app.signed_by = city.mayor_name
+        clock = between(created, closes, 0.05, 0.2)
+        stored = f"demo-{hashlib.sha256(f'{call.id}-{city.id}'.encode()).hexdigest()[:24]}.pdf"
+        app.signed_form = stored
+        self.files.append(stored)
+        self.uploads.append((app, stored, clock, city_actor))
+        t.add(
+            app, "application", "upload_signed_form", city_actor, clock, comment="signed-form.pdf"
+        )
+        clock = between(clock, closes, 0.2, 0.7)
+        app.submitted_at = clock
+        if recipe == "direct":
+            app.route = "direct"
+            app.endorsement = f"{city.country_code}-{call.opens_on.year}/{rng.randint(10, 99)}"
+            app.endorsed_at = clock
+            t.move(APPLICATION, app, "submit_direct", city_actor, clock)
+            app.updated_at = clock
+            return
+        t.move(APPLICATION, app, "submit", city_actor, clock)
+        commission_lang = self.session.get(Country, city.country_code)
+        clang = commission_lang.language if commission_lang is not None else "en"
+        if recipe in ("returned", "resubmitted", "expired_returned"):
+            clock = between(clock, deadline, 0.1, 0.4)
+            t.move(
+                APPLICATION, app, "return_to_city", commission, clock, data.COMMISSION_RETURN[clang]
+            )
+            if recipe == "expired_returned":
+                clock = start_of_day(call.commission_deadline + timedelta(days=1), tz)
+                t.move(
+                    APPLICATION, app, "expire", SYSTEM, clock, "not submitted before the deadline"
+                )
+            elif recipe == "resubmitted":
+                clock = between(clock, deadline, 0.2, 0.6)
+                app.submitted_at = clock
+                t.move(APPLICATION, app, "submit", city_actor, clock)
+            app.updated_at = clock
+            return
+        if recipe == "declined":
+            clock = between(clock, deadline, 0.2, 0.8)
+            app.decided_at = clock
+            t.move(APPLICATION, app, "decline", commission, clock, data.COMMISSION_DECLINE[clang])
+            app.updated_at = clock
+            return
+        if recipe == "withdrawn":
+            clock = between(clock, closes if open_now else deadline)
+            t.move(APPLICATION, app, "withdraw", city_actor, clock)
+            app.updated_at = clock
+            return
+        if recipe == "submitted":
+            return
+        clock = between(clock, deadline, 0.2, 0.7)
+        app.endorsed_at = clock
+        t.move(APPLICATION, app, "endorse", commission, clock)
+        app.updated_at = clock
+        if recipe == "forwarded":
+            return
+        review = self.now if open_now else end_of_day(call.commission_deadline, tz)
+        clock = (
+            between(clock, self.now, 0.3, 0.8)
+            if open_now
+            else review + timedelta(days=rng.randint(3, 20), hours=rng.randint(0, 6))
+        )
+        t.move(APPLICATION, app, "start_review", self.institute, clock)
+        app.updated_at = clock
+        if recipe == "withdrawn_reviewed":
+            clock += timedelta(days=rng.randint(5, 15))
+            t.move(APPLICATION, app, "withdraw", city_actor, clock)
+            app.updated_at = clock
+            return
+        if recipe == "under_review":
+            return
+        # The jury's decisions are announced together, some eight weeks after the deadline.
+        announced = end_of_day(call.commission_deadline, tz) + timedelta(days=56, hours=8)
+        clock = min(announced, self.now - timedelta(days=1))
+        app.decided_at = clock
+        app.updated_at = clock
+        if recipe == "not_admitted":
+            words = data.INSTITUTE_NOT_ADMITTED["fr" if lang == "fr" else "en"]
+            t.move(APPLICATION, app, "not_admit", self.institute, clock, words)
+            return
+        t.move(APPLICATION, app, "admit", self.institute, clock)
+        self.admitted.append((app, clock))
+
+    # -- memberships and reports ----------------------------------------------------
+
+    def admit(self, app: Application, at: datetime) -> None:
+        place = next(p for p in self.places.values() if p.city.id == app.city_id)
+        day = local_date(at, app.call.timezone)
+        membership = Membership(
+            city_id=app.city_id,
+            application_id=app.id,
+            admitted_on=day,
+            admission_year=day.year,
+            reports_from=day,
+            state_since=at,
+        )
+        self.session.add(membership)
+        app_id = app.id
+        self.trail.start(
+            MEMBERSHIP, membership, "admit", self.institute, at, lambda: f"application {app_id}"
+        )
+        self.life(membership, place, at, "steady")
+
+    def imported(self, members: list[_Place], previous: Call) -> None:
+        first_year = previous.opens_on.year - len(MEMBERS_PER_YEAR)
+        pool = iter(members)
+        profiles = ["steady"] * 70 + ["struggling"] * 12 + ["lapsed"] * 12 + ["lapsed_removed"] * 4
+        profiles += ["leaving"] * 2
+        for offset, count in enumerate(MEMBERS_PER_YEAR):
+            year = first_year + offset
+            announced = datetime(year, 9, self.rng.randint(1, 25), 10, tzinfo=UTC)
+            for _ in range(count):
+                place = next(pool)
+                key = (place.city.country_code, place.city.name)
+                profile = self.rng.choice(profiles)
+                if key == ("IE", "Cork"):
+                    profile = "steady"
+                elif key == ("LV", "Liepāja"):
+                    profile = "returned_latest"
+                day = announced.date()
+                membership = Membership(
+                    city_id=place.city.id,
+                    application_id=None,
+                    admitted_on=day,
+                    admission_year=year,
+                    reports_from=day,
+                    state_since=announced,
+                )
+                self.session.add(membership)
+                self.trail.start(
+                    MEMBERSHIP, membership, "import", LOADER, announced, f"admitted {day}"
+                )
+                self.life(membership, place, announced, profile)
+
+    def life(self, membership: Membership, place: _Place, admitted: datetime, profile: str) -> None:
+        """Replay the member's years up to now: obligations, submissions, reviews and
+        the scheduler's marks, each at its time, through the tables."""
+        rng, t, now = self.rng, self.trail, self.now
+        settings = self.settings.reports
+        tz = self.zones[place.city.country_code]
+        lang = place.language
+        city = place.actor
+        rule = report_rule(self.settings)
+        lead = timedelta(days=settings.open_days_before)
+        grace = timedelta(days=settings.grace_days)
+        dues = [
+            d
+            for d in rule.due_dates(membership.admission_year, local_date(now, tz) + lead)
+            if d >= membership.reports_from
+        ]
+        past = [d for d in dues if end_of_day(d, tz) <= now]
+        stop = None
+        if profile in ("lapsed", "lapsed_removed") and past:
+            stop = rng.choice(past[-2:])
+        queue: list[tuple[datetime, int, str, Any]] = []
+        seq = 0
+
+        def push(at: datetime, kind: str, what: Any = None) -> None:
+            nonlocal seq
+            seq += 1
+            if at <= now:
+                heapq.heappush(queue, (at, seq, kind, what))
+
+        for due in dues:
+            push(start_of_day(due - lead, tz), "create", due)
+        if profile == "leaving":
+            span = (now - admitted).days
+            if span > 900:
+                push(admitted + timedelta(days=rng.randint(800, span)), "withdraw")
+        reports: dict[date, Report] = {}
+
+        def current() -> bool:
+            return membership.state in (M.ACTIVE, M.OVERDUE, M.INACTIVE)
+
+        def plan_submission(due: date, created: datetime) -> None:
+            if stop is not None and due >= stop:
+                return
+            on_time = {"steady": 0.93, "struggling": 0.5}.get(profile, 0.9)
+            if profile == "returned_latest" or rng.random() < on_time:
+                at = end_of_day(due, tz) - timedelta(
+                    days=rng.randint(1, 50), hours=rng.randint(2, 9)
+                )
+                at = max(at, created + timedelta(days=3))
+            elif profile == "struggling" and rng.random() < 0.2:
+                return
+            else:
+                at = end_of_day(due, tz) + timedelta(days=rng.randint(5, 300), hours=10)
+            push(at, "submit", due)
+
+        while queue:
+            at, _, kind, what = heapq.heappop(queue)
+            if kind == "create":
+                if not current():
+                    continue
+                report = Report(
+                    due_on=what,
+                    state=R.OPEN.value,
+                    version=1,
+                    summary="",
+                    late=False,
+                    created_at=at,
+                )
+                report.membership = membership
+                self.session.add(report)
+                reports[what] = report
+                push(start_of_day(what + timedelta(days=1), tz), "due", what)
+                plan_submission(what, at)
+            elif kind == "due":
+                report = reports[what]
+                if report.state != R.OPEN.value or not current():
+                    continue
+                t.move(REPORT, report, "mark_overdue", SYSTEM, at, "past its due date")
+                if membership.state == M.ACTIVE.value:
+                    t.move(
+                        MEMBERSHIP,
+                        membership,
+                        "mark_overdue",
+                        SYSTEM,
+                        at,
+                        "a progress report is past due",
+                    )
+                    membership.state_since = at
+                    push(start_of_day(what + grace + timedelta(days=1), tz), "inactive")
+            elif kind == "inactive":
+                overdue = [d for d, r in reports.items() if r.state == R.OVERDUE.value]
+                if membership.state != M.OVERDUE.value or not overdue:
+                    continue
+                when = start_of_day(min(overdue) + grace + timedelta(days=1), tz)
+                if when > at:
+                    push(when, "inactive")
+                    continue
+                t.move(
+                    MEMBERSHIP,
+                    membership,
+                    "mark_inactive",
+                    SYSTEM,
+                    at,
+                    f"a progress report is more than {grace.days} days past due",
+                )
+                membership.state_since = at
+                if profile == "lapsed_removed":
+                    push(at + timedelta(days=rng.randint(60, 300)), "remove")
+            elif kind == "submit":
+                report = reports[what]
+                if not current() or report.state not in (R.OPEN, R.OVERDUE, R.RETURNED):
+                    continue
+                report.summary = data.REPORT_SUMMARY[lang].format(
+                    n=rng.randint(3, 40), k=rng.randint(10, 120)
+                )
+                report.submitted_at = at
+                report.late = at >= end_of_day(what, tz)
+                t.move(REPORT, report, "submit", city, at, "late" if report.late else "")
+                pending = [
+                    d
+                    for d, r in reports.items()
+                    if r.state in (R.OPEN, R.OVERDUE) and end_of_day(d, tz) <= at
+                ]
+                if membership.state in (M.OVERDUE, M.INACTIVE) and not pending:
+                    t.move(MEMBERSHIP, membership, "restore", SYSTEM, at, "every due report is in")
+                    membership.state_since = at
+                review = at + timedelta(days=rng.randint(10, 110), hours=rng.randint(0, 5))
+                if profile == "returned_latest" and past and what == past[-1]:
+                    review = min(review, now - timedelta(hours=2))
+                push(review, "review", what)
+            elif kind == "review":
+                report = reports[what]
+                if report.state != R.SUBMITTED.value:
+                    continue
+                words = data.INSTITUTE_REPORT_RETURNED["fr" if lang == "fr" else "en"]
+                returned = rng.random() < 0.08
+                if profile == "returned_latest" and past and what == past[-1]:
+                    returned = True
+                if returned:
+                    t.move(REPORT, report, "return_for_revision", self.institute, at, words)
+                    report.decided_at = at
+                    if (
+                        not (profile == "returned_latest" and what == past[-1])
+                        and rng.random() < 0.6
+                    ):
+                        push(at + timedelta(days=rng.randint(7, 60)), "submit", what)
+                else:
+                    t.move(REPORT, report, "accept", self.institute, at)
+                    report.decided_at = at
+            elif kind == "remove" and current():
+                words = data.INSTITUTE_REMOVED["fr" if lang == "fr" else "en"]
+                t.move(MEMBERSHIP, membership, "remove", self.institute, at, words)
+                membership.state_since = at
+            elif kind == "withdraw" and current():
+                t.move(MEMBERSHIP, membership, "withdraw", city, at)
+                membership.state_since = at
