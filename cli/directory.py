@@ -14,6 +14,7 @@ from cli.output import AsOption, count, resolve_actor, show, table
 from workflow import member_views
 from workflow.db import transaction
 from workflow.models import Country, User
+from workflow.names import commission_name
 from workflow.services import directory
 from workflow.services import imports as import_service
 from workflow.services import users as user_service
@@ -93,14 +94,16 @@ def _run_import(kind: str, path: Path, now: str | None, as_json: bool) -> None:
 
 @imports.command("countries")
 def import_countries(path: FileArg, now: NowOption = None, as_json: JsonOption = False) -> None:
-    """Columns: code, name, commission_name, commission_email, language, timezone."""
+    """Columns: code, name, commission_name, commission_email, language, timezone; optional
+    commission_name_<lang> (the Commission's name per language, e.g. commission_name_fr)."""
     _run_import("countries", path, now, as_json)
 
 
 @imports.command("cities")
 def import_cities(path: FileArg, now: NowOption = None, as_json: JsonOption = False) -> None:
     """Columns: country, name, contact_email, contact_name, contact_phone, mayor_name,
-    mayor_title, website, population, language."""
+    mayor_title, website, population, language; optional name_<lang> (the city's name per
+    language, e.g. name_ru)."""
     _run_import("cities", path, now, as_json)
 
 
@@ -121,20 +124,22 @@ def list_countries(as_json: JsonOption = False) -> None:
             {
                 "code": c.code,
                 "name": c.name,
-                "commission": c.commission_name,
+                "commission": commission_name(c, "en"),
+                "commission_names": dict(c.commission_names),
                 "email": c.commission_email,
                 "language": c.language,
                 "timezone": c.timezone,
             }
             for c in rows
         ]
+        columns = ("code", "name", "commission", "email", "language", "timezone")
         show(
             data,
             state.wants_json(as_json),
             lambda: table(
                 "Countries",
                 ["code", "name", "Commission", "email", "language", "timezone"],
-                [tuple(d.values()) for d in data],
+                [tuple(d[k] for k in columns) for d in data],
             ),
         )
 
@@ -184,18 +189,20 @@ def list_cities(
                 "id": c.id,
                 "country": c.country_code,
                 "name": c.name,
+                "names": dict(c.names),
                 "contact_email": c.contact_email,
                 "language": c.language,
             }
             for c in rows
         ]
+        columns = ("id", "country", "name", "contact_email", "language")
         show(
             data,
             state.wants_json(as_json),
             lambda: table(
                 "Cities",
                 ["id", "country", "name", "contact", "language"],
-                [tuple(d.values()) for d in data],
+                [tuple(d[k] for k in columns) for d in data],
             ),
         )
 

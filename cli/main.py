@@ -9,10 +9,12 @@ import typer
 from cli import (
     applications,
     backup,
+    calendar,
     calls,
     directory,
     doctor,
     members,
+    network,
     outbox,
     secret,
     serve,
@@ -106,6 +108,7 @@ app.add_typer(calls.app, name="call")
 app.add_typer(applications.app, name="app")
 app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
+app.add_typer(calendar.app, name="calendar")
 
 app.add_typer(outbox.app, name="outbox")
 # The groups that change records; the long-running commands below handle their own.
@@ -114,6 +117,7 @@ for group in (sweep.app, serve.app):  # top-level commands: gnlc sweep, schedule
     app.registered_commands.extend(group.registered_commands)
 app.registered_commands.extend(secret.app.registered_commands)  # gnlc secret
 app.registered_commands.extend(doctor.app.registered_commands)  # gnlc doctor
+app.registered_commands.extend(network.app.registered_commands)  # gnlc directory, stats
 app.registered_commands.extend(backup.app.registered_commands)  # gnlc backup, restore
 accept_now(app)  # last: every command takes --now, whoever registered it
 plain_usage(app)

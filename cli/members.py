@@ -190,9 +190,17 @@ def _membership_change(trigger: str, doc: str) -> None:
     members.command(trigger)(command)
 
 
-_membership_change("remove", "Remove a member from the network (the Institute).")
-_membership_change("reinstate", "Reinstate a removed member (the Institute).")
-_membership_change("withdraw", "Leave the network (the city).")
+_membership_change(
+    "remove", "Remove a member from the network (the Institute or an admin; --comment required)."
+)
+_membership_change(
+    "reinstate", "Reinstate a removed member (the Institute or an admin; --comment required)."
+)
+_membership_change(
+    "withdraw",
+    "Leave the network: the city itself, or the Institute or an admin on the city's written "
+    "request (then --comment, naming the request, is required).",
+)
 
 
 @reports.command("list")

@@ -3,7 +3,9 @@
 Every template also gets ``recipient``, ``date`` and ``lang``. A context that names the
 network carries ``network_names`` (by language, from the settings) and one that names a
 country its ``country_code``: :func:`notifications.render.render` says ``network`` and
-``country`` in the recipient's language from them. Which occasion uses which
+``country`` in the recipient's language from them; likewise ``commission`` and ``city``
+from ``commission_names`` and ``city_names`` (see :mod:`workflow.names`), which a
+context naming a Commission or a city carries. Which occasion uses which
 builder is said in :mod:`notifications.table`. The sweep's occasions get:
 
 ``call_opened``
@@ -53,9 +55,11 @@ def application(app: Application, settings: Settings, event: Event) -> dict[str,
     return {
         "application_id": app.id,
         "city": app.city.name,
+        "city_names": dict(app.city.names),
         "country": app.city.country.name,
         "country_code": app.city.country.code,
         "commission": app.city.country.commission_name,
+        "commission_names": dict(app.city.country.commission_names),
         "call": call.name,
         "opens_on": call.opens_on,
         "closes_on": call.closes_on,
@@ -75,6 +79,7 @@ def report(report: Report, settings: Settings, event: Event) -> dict[str, Any]:
     return {
         "report_id": report.id,
         "city": city.name,
+        "city_names": dict(city.names),
         "country": city.country.name,
         "country_code": city.country.code,
         "due_on": report.due_on,
@@ -89,6 +94,7 @@ def report(report: Report, settings: Settings, event: Event) -> dict[str, Any]:
 def membership(m: Membership, settings: Settings, event: Event) -> dict[str, Any]:
     return {
         "city": m.city.name,
+        "city_names": dict(m.city.names),
         "country": m.city.country.name,
         "country_code": m.city.country.code,
         "comment": event.comment,
@@ -102,9 +108,11 @@ def membership_inactive(m: Membership, settings: Settings, event: Event) -> dict
     country = m.city.country
     return {
         "city": m.city.name,
+        "city_names": dict(m.city.names),
         "country": country.name,
         "country_code": country.code,
         "commission": country.commission_name,
+        "commission_names": dict(country.commission_names),
         "due_on": event.facts["first_due"],
         "grace_days": settings.reports.grace_days,
         "inactive_since": event.facts["inactive_since"],
@@ -174,6 +182,7 @@ def commission_reminder(
     return {
         **call(c, settings),
         "commission": country.commission_name,
+        "commission_names": dict(country.commission_names),
         "country": country.name,
         "country_code": country.code,
         "pending": pending,
@@ -187,9 +196,11 @@ class Terms(Protocol):
 
     report_id: Any
     city_name: Any
+    city_names: Any
     country_name: Any
     country_code: Any
     commission_name: Any
+    commission_names: Any
     timezone: Any
 
     def day(self, value: date) -> Any: ...
@@ -206,9 +217,11 @@ def report_reminder(x: Terms, settings: Settings, group: ReportRound) -> dict[st
     return {
         "report_id": x.report_id,
         "city": x.city_name,
+        "city_names": x.city_names,
         "country": x.country_name,
         "country_code": x.country_code,
         "commission": x.commission_name,
+        "commission_names": x.commission_names,
         "due_on": x.day(due),
         "timezone": x.timezone,
         "days_left": x.per_zone({tz: (due - t).days for tz, t in group.todays.items()}),
@@ -224,12 +237,20 @@ def report_reminder(x: Terms, settings: Settings, group: ReportRound) -> dict[st
 class Values:
     """:class:`Terms` as Python values: one report of a round, in its country's zone."""
 
-    def __init__(self, report_id: int, city_name: str, country: Country) -> None:
+    def __init__(
+        self,
+        report_id: int,
+        city_name: str,
+        country: Country,
+        city_names: Mapping[str, Any] | None = None,
+    ) -> None:
         self.report_id = report_id
         self.city_name = city_name
+        self.city_names = dict(city_names or {})
         self.country_name = country.name
         self.country_code = country.code
         self.commission_name = country.commission_name
+        self.commission_names = dict(country.commission_names)
         self.timezone = country.timezone
 
     def day(self, value: date) -> Any:

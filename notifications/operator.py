@@ -53,7 +53,11 @@ def list_messages(
 ) -> list[OutboxMessage]:
     """The newest messages first, optionally only those in ``status``."""
     if status is not None and status not in Status.ALL:
-        raise InvalidInput(f"Unknown status {status!r}; use one of: {', '.join(Status.ALL)}.")
+        raise InvalidInput(
+            f"Unknown status {status!r}; use one of: {', '.join(Status.ALL)}.",
+            "not_status",
+            value=status,
+        )
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status is not None:
         query = query.where(OutboxMessage.status == status)

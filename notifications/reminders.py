@@ -25,6 +25,7 @@ from notifications.recipients import Recipient
 from notifications.table import Parties
 from workflow.calendar import local_date
 from workflow.models import Application, City, Country, Membership, Report
+from workflow.names import commission_name
 from workflow.reminders import (
     CURRENT,
     LIVE,
@@ -69,7 +70,10 @@ def call_opened(session: Session, settings: Settings, days: Days, now: Any) -> l
                     call.id,
                     mail.addressing(parties, settings),
                     mail.context(
-                        call, settings, audience="commission", name=country.commission_name
+                        call,
+                        settings,
+                        audience="commission",
+                        name=commission_name(country, country.language),
                     ),
                     round="open",
                 )
@@ -234,6 +238,7 @@ def iter_report_reminders(session: Session, settings: Settings, days: Days) -> I
                 City.contact_name,
                 City.language,
                 City.country_code,
+                City.names,
             )
             .join(Membership, Report.membership_id == Membership.id)
             .join(City, Membership.city_id == City.id)
@@ -253,7 +258,7 @@ def iter_report_reminders(session: Session, settings: Settings, days: Days) -> I
 def report_owed(
     row: Sequence[Any], settings: Settings, country: Country, group: ReportRound
 ) -> Owed:
-    report_id, _, name, email, contact, language, _ = row
+    report_id, _, name, email, contact, language, _, *more = row
     mail = table.REMINDERS[group.occasion]
     parties = Parties(
         city=_city(name, email, contact, language),
@@ -265,7 +270,9 @@ def report_owed(
         "report",
         report_id,
         mail.addressing(parties, settings),
-        mail.context(contexts.Values(report_id, name, country), settings, group),
+        mail.context(
+            contexts.Values(report_id, name, country, more[0] if more else None), settings, group
+        ),
         round=group.found.name,
     )
 

@@ -34,6 +34,7 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from config.settings import NETWORK_NAMES
+from workflow.names import name_in
 
 TEMPLATES = Path(__file__).with_name("templates")
 FALLBACK = "en"
@@ -196,17 +197,24 @@ def country_in(code: str, language: str, fallback: str) -> str:
 
 
 def localized(context: dict[str, Any], language: str) -> dict[str, Any]:
-    """``context`` with the network's and the country's names in ``language``: from its
-    ``network_names`` and ``country_code`` (see :mod:`notifications.contexts`)."""
+    """``context`` with the network's, the country's, the Commission's and the city's names
+    in ``language``: from its ``network_names``, ``country_code``, ``commission_names``
+    and ``city_names`` (see :mod:`notifications.contexts`)."""
     names = context.get("network_names")
     code = context.get("country_code")
-    if not isinstance(names, dict) and not isinstance(code, str):
+    per_language = [
+        (key, map_) for key, map_ in (("commission", "commission_names"), ("city", "city_names"))
+        if key in context and isinstance(context.get(map_), dict)
+    ]  # fmt: skip
+    if not isinstance(names, dict) and not isinstance(code, str) and not per_language:
         return context
     found = dict(context)
     if isinstance(names, dict) and isinstance(names.get(language), str) and names[language]:
         found["network"] = names[language]
     if isinstance(code, str) and code and "country" in context:
         found["country"] = country_in(code, language, str(context["country"]))
+    for key, map_ in per_language:  # a Commission's, a city's name (workflow.names)
+        found[key] = name_in(context[map_], language, str(context[key]))
     return found
 
 

@@ -57,6 +57,10 @@ class _Dialect:
         self.obj: Json = func.json_build_object if self.postgres else func.json_object
         self.arr: Json = func.json_build_array if self.postgres else func.json_array
 
+    def names_json(self, column: Any) -> Any:
+        """A JSON column as a JSON value inside :attr:`obj` (SQLite keeps it as text)."""
+        return column if self.postgres else func.json(column)
+
     def boolean(self, value: bool) -> Any:
         if self.postgres:
             return true() if value else false()
@@ -91,9 +95,11 @@ class _Terms:
         self.d = d
         self.report_id: Any = Report.id
         self.city_name: Any = City.name
+        self.city_names: Any = d.names_json(City.names)
         self.country_name: Any = Country.name
         self.country_code: Any = Country.code
         self.commission_name: Any = Country.commission_name
+        self.commission_names: Any = d.names_json(Country.commission_names)
         self.timezone: Any = Country.timezone
 
     def day(self, value: date) -> Any:

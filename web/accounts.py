@@ -145,12 +145,15 @@ def _invitation(session: Session, token: str, now: datetime) -> Invitation:
     if found is None or found.used_at is not None:
         raise InvalidInput(
             "This invitation link is not valid (already used or replaced). "
-            "Ask an administrator for a new one."
+            "Ask an administrator for a new one.",
+            "invitation_used",
         )
     if found.expires_at <= now:
         raise InvalidInput(
             f"This invitation expired on {found.expires_at:%Y-%m-%d %H:%M} UTC. "
-            "Ask an administrator for a new one."
+            "Ask an administrator for a new one.",
+            "invitation_expired",
+            expired=found.expires_at,
         )
     return found
 
@@ -159,7 +162,7 @@ def invited_user(session: Session, token: str, *, now: datetime) -> User:
     invitation = _invitation(session, token, now)
     user = session.get(User, invitation.user_id)
     if user is None or not user.active:
-        raise NotAllowed("This account is disabled. Ask an administrator.")
+        raise NotAllowed("This account is disabled. Ask an administrator.", "disabled")
     return user
 
 
@@ -294,7 +297,11 @@ def accept_invitation(
 
 def set_language(session: Session, user_id: int, language: str) -> None:
     if language not in LANGUAGES:
-        raise InvalidInput(f"language: choose one of {', '.join(LANGUAGES)}.")
+        raise InvalidInput(
+            f"language: choose one of {', '.join(LANGUAGES)}.",
+            "not_language",
+            field="field.language",
+        )
     user = session.get(User, user_id)
     if user is not None:
         user.language = language

@@ -45,7 +45,7 @@ def parse_form(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
     city = {k: str(values[k]).strip() for k in CITY_FORM_FIELDS if values.get(k) is not None}
     if city.get("population"):
         # The directory service casts it; bound it first so the database never overflows.
-        optional_int(city["population"].replace(" ", "").replace(",", ""))
+        optional_int(city["population"].replace(" ", "").replace(",", ""), "field.population")
     form: dict[str, Any] = {
         k: str(values[k]).replace("\r\n", "\n") for k in TEXT_FIELDS if values.get(k) is not None
     }
@@ -59,7 +59,7 @@ def parse_form(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any
         try:
             challenges[area] = int(value)
         except (TypeError, ValueError) as exc:
-            raise InvalidInput(f"challenges.{area}: rate it 1 to 5.") from exc
+            raise InvalidInput(f"challenges.{area}: rate it 1 to 5.", "rating", area=area) from exc
     if challenges:
         form["challenges"] = challenges
     return city, form
@@ -241,15 +241,23 @@ def act_on_report(
     return found
 
 
-def optional_int(value: object) -> int | None:
+def optional_int(value: object, field: str) -> int | None:
+    """``value`` as a whole number the database can store, or None when blank; ``field``
+    is the message id of the field's label (for the refusal)."""
     if value in (None, ""):
         return None
     try:
         number = int(str(value))
     except ValueError as exc:
-        raise InvalidInput(f"{value!r} is not a whole number.") from exc
+        raise InvalidInput(f"{value!r} is not a whole number.", "not_number", field=field) from exc
     if not 0 <= number <= MAX_NUMBER:
-        raise InvalidInput(f"{value!r} is out of range (0 to {MAX_NUMBER:,}).")
+        raise InvalidInput(
+            f"{value!r} is out of range (0 to {MAX_NUMBER:,}).",
+            "out_of_range",
+            field=field,
+            min=0,
+            max=MAX_NUMBER,
+        )
     return number
 
 

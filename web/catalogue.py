@@ -45,7 +45,13 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              # web/pages/admin_users.py, admin_cities.py, admin_members.py, admin_outbox.py
              "user_saved", "user_deactivated", "user_reactivated", "country_saved",
              "city_created", "city_saved", "member_remove", "member_reinstate",
-             "member_withdraw", "outbox_retried", "outbox_discarded"),
+             "member_withdraw", "outbox_retried", "outbox_discarded",
+             # web/pages/calendar.py
+             "calendar_renewed"),
+    # web/feeds.py: an event's words, by workflow.feeds.EntryKind.
+    "calendar.call_window": ("summary", "description"),
+    "calendar.commission_deadline": ("summary", "description"),
+    "calendar.report_due": ("summary", "description"),
     # web/templates/admin/outbox*.html: a message's status; members/change.html.
     "outbox.status": ("pending", "sending", "sent", "failed", "dead", "discarded"),
     "member.change": ("remove", "reinstate", "withdraw", "remove_hint", "reinstate_hint",
@@ -78,7 +84,10 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               "mayor_name", "mayor_title", "contact_name", "contact_email", "contact_phone",
               "motivation", "implementation_plan", "signed_by", "signed_form", "language",
               "email", "password", "new_password", "repeat_password", "name", "role", "code",
-              "country", "commission_name", "commission_email", "city_name"),
+              "country", "commission_name", "commission_email", "city_name",
+              # workflow.names: the names per language (forms, CSV columns, refusals)
+              "commission_name_en", "commission_name_fr", "commission_name_lv",
+              "commission_name_ru", "name_en", "name_fr", "name_lv", "name_ru"),
     # web/listing.py FilterRefused: the label of a list's page and sort parameters.
     "list": ("page", "sort"),
     # web/pages/messages.py: an outbox row's status, as the person it was sent to reads it.
@@ -89,6 +98,12 @@ RUNTIME: dict[str, tuple[str, ...]] = {
     # web/pages/home.py: the tiles of the Commission's and the Institute's home (plural).
     "home.tile": ("submitted", "returned", "forwarded", "under_review", "reports", "overdue",
                   "inactive"),
+    # workflow/regions.py REGIONS (and "none"); workflow/statistics.py OUTCOMES, COMPLIANCE.
+    "region": ("africa", "arab_states", "asia_pacific", "europe_north_america",
+               "latin_america_caribbean", "none"),
+    "stats.outcome": ("admitted", "not_admitted", "declined", "withdrawn", "expired",
+                      "in_progress"),
+    "stats.compliance": ("on_time", "late", "missing", "not_due"),
     # web/refusals.py: ``refusal.<WorkflowError.reason>``.
     "refusal": (
         "invalid_input.filter_choice", "invalid_input.filter_number",
@@ -123,6 +138,21 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         # web/accounts.py: password reset and change
         "wrong_password", "too_many_resets", "invalid_input.reset_link_used",
         "invalid_input.reset_link_expired",
+        # workflow/services/directory.py upsert_country: a region not in workflow.regions
+        "invalid_input.not_region",
+        # InvalidInput(message, why, **params) / NotAllowed(message, why) at their raise
+        # sites (tests/integration/test_refusal_reasons.py finds every one).
+        "forbidden.own_city", "forbidden.disabled", "invalid_input.already_member",
+        "invalid_input.no_call", "invalid_input.application_exists",
+        "invalid_input.unknown_fields", "invalid_input.ratings", "invalid_input.rating",
+        "invalid_input.form_locked", "invalid_input.signed_form_locked",
+        "invalid_input.own_action", "invalid_input.not_expired.draft",
+        "invalid_input.not_expired.returned", "invalid_input.call_cancelled",
+        "invalid_input.invitation_used", "invalid_input.invitation_expired",
+        "invalid_input.out_of_range", "invalid_input.not_status",
+        "invalid_input.city_ambiguous", "invalid_input.csv_columns", "invalid_input.csv_rows",
+        "invalid_input.csv_required", "invalid_input.not_year", "invalid_input.not_change",
+        "invalid_input.not_review",
     ),
 }  # fmt: skip
 

@@ -2,8 +2,12 @@
 
 Countries LV, FR, EE with their Commissions; cities Jelgava and Valmiera (LV), Lyon (FR),
 Tartu (EE); Valmiera a member since 2016 with its progress reports; one user per role,
-each with the password ``demo-password``. When no call is open at ``now``, a demo call
-open from a week ago for two months is created, so a city can apply right away.
+each with the password ``demo-password`` and no language yet (it takes the one its first
+visitor signs in with). Every address is a demo one (the Commissions'
+``office.<country>@demo.example.org``, the cities' ``<city>.<country>@demo.example.org``,
+as in :mod:`web.demo_world`; the accounts' ``@example.org``): with SMTP configured, the
+demo mails no real office. When no call is open at ``now``, a demo call open from a week
+ago for two months is created, so a city can apply right away.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ COUNTRIES = (
         "LV",
         "Latvia",
         "Latvian National Commission for UNESCO",
-        "office@unesco.lv",
+        "office.lv@demo.example.org",
         "lv",
         "Europe/Riga",
     ),
@@ -43,7 +47,7 @@ COUNTRIES = (
         "FR",
         "France",
         "Commission nationale française pour l'UNESCO",
-        "cnfu@unesco.fr",
+        "office.fr@demo.example.org",
         "fr",
         "Europe/Paris",
     ),
@@ -51,17 +55,82 @@ COUNTRIES = (
         "EE",
         "Estonia",
         "Estonian National Commission for UNESCO",
-        "unesco@unesco.ee",
+        "office.ee@demo.example.org",
         "en",
         "Europe/Tallinn",
     ),
 )
 CITIES = (
-    ("LV", "Jelgava", "pasts@jelgava.lv", "en", "Andris Rāviņš", "Mayor", "Ilze Bērziņa", 55_000),
-    ("LV", "Valmiera", "info@valmiera.lv", "en", "Jānis Baiks", "Mayor", "Līga Ozola", 23_000),
-    ("FR", "Lyon", "education@lyon.fr", "fr", "Grégory Doucet", "Maire", "Claire Martin", 520_000),
-    ("EE", "Tartu", "linn@tartu.ee", "en", "Urmas Klaas", "Mayor", "Kadri Tamm", 97_000),
+    (
+        "LV",
+        "Jelgava",
+        "jelgava.lv@demo.example.org",
+        "en",
+        "Andris Rāviņš",
+        "Mayor",
+        "Ilze Bērziņa",
+        55_000,
+    ),
+    (
+        "LV",
+        "Valmiera",
+        "valmiera.lv@demo.example.org",
+        "en",
+        "Jānis Baiks",
+        "Mayor",
+        "Līga Ozola",
+        23_000,
+    ),
+    (
+        "FR",
+        "Lyon",
+        "lyon.fr@demo.example.org",
+        "fr",
+        "Grégory Doucet",
+        "Maire",
+        "Claire Martin",
+        520_000,
+    ),
+    (
+        "EE",
+        "Tartu",
+        "tartu.ee@demo.example.org",
+        "en",
+        "Urmas Klaas",
+        "Mayor",
+        "Kadri Tamm",
+        97_000,
+    ),
 )
+#: The Commissions' names per language (``workflow.names``): what the pages and the mail
+#: of each language say; the Latvian one as the seed writes it.
+COMMISSION_NAMES: dict[str, dict[str, str]] = {
+    "LV": {
+        "en": "Latvian National Commission for UNESCO",
+        "fr": "Commission nationale lettone pour l'UNESCO",
+        "lv": "UNESCO Latvijas Nacionālā komisija",
+        "ru": "Национальная комиссия Латвии по делам ЮНЕСКО",
+    },
+    "FR": {
+        "en": "French National Commission for UNESCO",
+        "fr": "Commission nationale française pour l'UNESCO",
+        "lv": "Francijas Nacionālā komisija UNESCO",
+        "ru": "Национальная комиссия Франции по делам ЮНЕСКО",
+    },
+    "EE": {
+        "en": "Estonian National Commission for UNESCO",
+        "fr": "Commission nationale estonienne pour l'UNESCO",
+        "lv": "Igaunijas Nacionālā komisija UNESCO",
+        "ru": "Национальная комиссия Эстонии по делам ЮНЕСКО",
+    },
+}
+#: The cities' names where a language writes them otherwise.
+CITY_NAMES: dict[str, dict[str, str]] = {
+    "Jelgava": {"ru": "Елгава"},
+    "Valmiera": {"ru": "Валмиера"},
+    "Lyon": {"lv": "Liona", "ru": "Лион"},
+    "Tartu": {"ru": "Тарту"},
+}
 #: (email, name, role, country, city): one account per role.
 USERS = (
     ("admin@example.org", "Ada Admin", "admin", None, None),
@@ -110,6 +179,7 @@ def _places(session: Session, now: datetime) -> None:
             language=lang,
             timezone=tz,
             now=now,
+            commission_names=COMMISSION_NAMES.get(code, {}),
         )
     for code, name, email, lang, mayor, title, contact, people in CITIES:
         exists = session.scalars(select(City).where(City.name == name)).first()
@@ -128,6 +198,7 @@ def _places(session: Session, now: datetime) -> None:
             population=people,
             website=f"https://www.{name.lower()}.example",
             now=now,
+            names=CITY_NAMES.get(name, {}),
         )
 
 
@@ -139,7 +210,7 @@ def _users(session: Session, now: datetime) -> None:
         city_id = None
         if city_name:
             city_id = session.scalars(select(City.id).where(City.name == city_name)).one()
-        users.create_user(
+        user = users.create_user(
             session,
             LOADER,
             email=email,
@@ -150,6 +221,9 @@ def _users(session: Session, now: datetime) -> None:
             password_hash=password_hash,
             now=now,
         )
+        # No language yet: the account takes the one its first visitor reads the portal in
+        # (web.accounts.adopt_language), so a French browser stays French once signed in.
+        user.language = ""
 
 
 def _member(session: Session, settings: Settings, now: datetime) -> None:

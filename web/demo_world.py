@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from babel import Locale
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -87,6 +88,84 @@ def accounts() -> list[Account]:
             Account(f"city.{lang}@{DOMAIN}", "city", lang, country, city),
         ]
     return found
+
+
+#: "de <country>" as French writes it before "pour l'UNESCO" (article and preposition).
+_FR_OF = {
+    "LV": "de la Lettonie", "FR": "de la France", "EE": "de l'Estonie",
+    "DE": "de l'Allemagne", "ES": "de l'Espagne", "IT": "de l'Italie", "IE": "de l'Irlande",
+    "FI": "de la Finlande", "PT": "du Portugal", "BE": "de la Belgique",
+    "PL": "de la Pologne", "GB": "du Royaume-Uni", "CA": "du Canada",
+    "KZ": "du Kazakhstan", "KG": "du Kirghizstan", "UZ": "de l'Ouzbékistan",
+    "AM": "de l'Arménie", "CN": "de la Chine", "KR": "de la République de Corée",
+    "JP": "du Japon", "IN": "de l'Inde", "ID": "de l'Indonésie", "PH": "des Philippines",
+    "TH": "de la Thaïlande", "VN": "du Viet Nam", "AU": "de l'Australie",
+    "MN": "de la Mongolie", "SN": "du Sénégal", "CI": "de la Côte d'Ivoire",
+    "CM": "du Cameroun", "NG": "du Nigeria", "KE": "du Kenya", "GH": "du Ghana",
+    "ZA": "de l'Afrique du Sud", "RW": "du Rwanda", "MA": "du Maroc",
+    "TN": "de la Tunisie", "EG": "de l'Égypte", "JO": "de la Jordanie",
+    "AE": "des Émirats arabes unis", "MX": "du Mexique", "CO": "de la Colombie",
+    "BR": "du Brésil", "AR": "de l'Argentine", "CL": "du Chili",
+}  # fmt: skip
+#: Russian genitives the simple endings below would get wrong.
+_RU_OF = {"EG": "Египта"}
+
+
+def _lv_of(name: str) -> str | None:
+    """The Latvian genitive of a one-word country name (Latvija -> Latvijas), or None."""
+    if " " in name or "-" in name or name.endswith("as"):
+        return None
+    if name.endswith("a") or name.endswith("e"):
+        return name + "s"
+    return None
+
+
+def _ru_of(code: str, name: str) -> str | None:
+    """The Russian genitive of a one-word country name (Латвия -> Латвии), or None."""
+    if code in _RU_OF:
+        return _RU_OF[code]
+    if " " in name or "-" in name or not name.isalpha():
+        return None
+    if name.endswith("ия"):
+        return name[:-1] + "и"
+    if name.endswith("а"):
+        return name[:-1] + ("и" if name[-2] in "кгхжшчщ" else "ы")
+    if name.endswith("й"):
+        return name[:-1] + "я"
+    if name[-1] in "бвгдзклмнпрстфхцчшщ" and not name.endswith("ет"):
+        return name + "а"
+    return None
+
+
+def commission_names(code: str) -> dict[str, str]:
+    """A demo Commission's names in the four languages (``workflow.names``), its country
+    as Babel names it in each: with the language's preposition or case where known, else
+    "...: <country>"."""
+
+    def territory(lang: str) -> str:
+        return str(Locale.parse(lang).territories.get(code, code))
+
+    the = "the " if code in ("GB", "PH", "AE") else ""
+    en = data.COMMISSION_NAME["en"].format(country=the + territory("en"))
+    fr_of = _FR_OF.get(code)
+    fr = (
+        f"Commission nationale {fr_of} pour l'UNESCO (démo)"
+        if fr_of
+        else f"Commission nationale pour l'UNESCO : {territory('fr')} (démo)"
+    )
+    lv_of = _lv_of(territory("lv"))
+    lv = (
+        f"{lv_of} Nacionālā komisija UNESCO (demo)"
+        if lv_of
+        else f"Nacionālā komisija UNESCO: {territory('lv')} (demo)"
+    )
+    ru_of = _ru_of(code, territory("ru"))
+    ru = (
+        f"Национальная комиссия {ru_of} по делам ЮНЕСКО (демо)"
+        if ru_of
+        else f"Национальная комиссия по делам ЮНЕСКО: {territory('ru')} (демо)"
+    )
+    return {"en": en, "fr": fr, "lv": lv, "ru": ru}
 
 
 def slug(text: str) -> str:
@@ -306,6 +385,7 @@ class _World:
                     code=place.code,
                     name=place.name,
                     commission_name=name,
+                    commission_names=commission_names(place.code),
                     commission_email=f"office.{place.code.lower()}@{DOMAIN}",
                     language=place.language,
                     timezone=place.timezone,
@@ -351,17 +431,13 @@ class _World:
         offices: dict[str, User] = {}
         for place in data.PLACES:
             email = f"office.{place.code.lower()}@{DOMAIN}"
+            # no language yet ('' : taken at the first sign-in); only the role x language
+            # accounts below have one
             offices[place.code] = self.user(
-                email,
-                self.person(place.people),
-                "commission",
-                place.language,
-                country_code=place.code,
+                email, self.person(place.people), "commission", "", country_code=place.code
             )
         focal = {
-            key: self.user(
-                p.city.contact_email, p.city.contact_name, "city", p.language, city_id=p.city.id
-            )
+            key: self.user(p.city.contact_email, p.city.contact_name, "city", "", city_id=p.city.id)
             for key, p in self.places.items()
         }
         self.session.flush()

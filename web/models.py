@@ -76,3 +76,22 @@ class FlashNote(Base):
     #: JSON: {"error": str | None, "values": {name: value}}
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CalendarFeed(Base):
+    """The secret address of a user's calendar feed (web/feeds.py): one per user.
+
+    The token in the address is an HMAC of ``nonce`` under the portal's secret key, so
+    the owner's pages can show it again; only its SHA-256 is stored and looked up, and a
+    database alone gives no address away. Renewing draws a new nonce: the old address
+    stops working at once.
+    """
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    renewed_at: Mapped[datetime]

@@ -19,6 +19,7 @@ from web.actions import Offer, application_offers, report_offers
 from workflow.actors import Actor, require_role
 from workflow.machines import Step
 from workflow.models import Application, AuditEvent, Country, Report, UploadedFile
+from workflow.names import commission_name
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
 from workflow.services import reports as report_service
@@ -96,8 +97,15 @@ def feedback_of(
 
 
 def application_view(
-    session: Session, settings: Settings, actor: Actor, application_id: int, now: datetime
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    application_id: int,
+    now: datetime,
+    *,
+    lang: str = "",
 ) -> ApplicationView:
+    """``lang``: the reader's language, in which the Commission is named."""
     app = apps.get_application(session, actor, application_id)
     problems: list[apps.FormProblem] = []
     warnings: list[apps.FormProblem] = []
@@ -109,7 +117,7 @@ def application_view(
             problems.append(apps.FormProblem("signed_form", missing, "problem.signed_form"))
     history = apps.history(session, actor, app.id)
     country = session.get(Country, app.country_code)
-    commission = country.commission_name if country is not None else ""
+    commission = commission_name(country, lang)
     return ApplicationView(
         app=app,
         offers=application_offers(session, settings, actor, app, now),

@@ -3,8 +3,9 @@
 The services raise :class:`workflow.errors.WorkflowError` with an English message and its
 parts (``params``); a page in French says the same from the catalogue's
 ``refusal.<reason>`` message (see :mod:`web.i18n`), with dates, states, roles and actions
-in French too. A refusal with no message keeps the service's words in English and says a general
-``refusal.unexplained`` in the other languages.
+in French too. Every refusal the code raises has its reason and words in each language
+(tests/integration/test_refusal_reasons.py reads every raise site); one without would keep
+the service's words in English and say a general ``refusal.unexplained`` in the others.
 English pages use the catalogue too: a service's own English is written for the command
 line and the logs (``contact_email: ...``, ``(--city)``), the catalogue's for a reader.
 """

@@ -125,6 +125,9 @@ class ApplicationOut(BaseModel):
     id: int
     city_id: int
     city: str
+    city_names: dict[str, str] = Field(
+        default_factory=dict, description="The city's name per language, where it has one."
+    )
     country_code: str
     call: str
     route: str
@@ -147,6 +150,7 @@ class ApplicationOut(BaseModel):
             id=app.id,
             city_id=app.city_id,
             city=app.city.name,
+            city_names=dict(app.city.names),
             country_code=app.country_code,
             call=app.call.name,
             route=app.route,
@@ -208,6 +212,9 @@ class ReportOut(BaseModel):
     id: int
     membership_id: int
     city: str
+    city_names: dict[str, str] = Field(
+        default_factory=dict, description="The city's name per language, where it has one."
+    )
     due_on: date
     state: str
     version: int
@@ -222,6 +229,7 @@ class ReportOut(BaseModel):
             id=r.id,
             membership_id=r.membership_id,
             city=r.membership.city.name,
+            city_names=dict(r.membership.city.names),
             due_on=r.due_on,
             state=r.state,
             version=r.version,
@@ -251,6 +259,9 @@ class MemberOut(BaseModel):
     id: int
     city_id: int
     city: str
+    city_names: dict[str, str] = Field(
+        default_factory=dict, description="The city's name per language, where it has one."
+    )
     country_code: str
     state: str
     admitted_on: date
@@ -263,6 +274,7 @@ class MemberOut(BaseModel):
             id=m.id,
             city_id=m.city_id,
             city=m.city.name,
+            city_names=dict(m.city.names),
             country_code=m.city.country_code,
             state=m.state,
             admitted_on=m.admitted_on,
@@ -339,18 +351,30 @@ class CountryIn(BaseModel):
 
     name: Annotated[str, OneLine] = Field(max_length=120)
     commission_name: Annotated[str, OneLine] = Field(default="", max_length=200)
+    commission_names: dict[str, Annotated[str, OneLine]] | None = Field(
+        default=None,
+        description="The Commission's name per language ({lang: name}); a language left "
+        "out keeps its name, a blank one removes it. Omitted: all kept.",
+    )
     commission_email: str = Field(max_length=254)
     language: str = Field(default="en", max_length=8)
     timezone: str = Field(default="UTC", max_length=64)
+    region: str = Field(
+        default="",
+        max_length=32,
+        description="A UNESCO region (workflow.regions.REGIONS); blank: the country's own.",
+    )
 
 
 class CountryOut(BaseModel):
     code: str
     name: str
     commission_name: str
+    commission_names: dict[str, str]
     commission_email: str
     language: str
     timezone: str
+    region: str
 
     @classmethod
     def of(cls, c: Country) -> CountryOut:
@@ -358,9 +382,11 @@ class CountryOut(BaseModel):
             code=c.code,
             name=c.name,
             commission_name=c.commission_name,
+            commission_names=dict(c.commission_names),
             commission_email=c.commission_email,
             language=c.language,
             timezone=c.timezone,
+            region=c.region,
         )
 
 

@@ -29,7 +29,9 @@ from web.i18n import (
 from web.portal import portal_of
 from web.refusals import refusal
 from web.viewer import viewer
+from workflow import names
 from workflow.machines import WORKFLOWS
+from workflow.models import City, Country
 
 TEMPLATES = Path(__file__).with_name("templates")
 #: Comments the services write themselves (workflow.services.memberships.admit).
@@ -109,10 +111,20 @@ def _formatters(lang: str) -> dict[str, Any]:
         found = _SYSTEM_COMMENT.fullmatch(text.strip())
         return t("app.number", id=found.group(1)) if found else text
 
+    def commission(found: Country | None) -> str:
+        """A country's National Commission in the page's language (``workflow.names``)."""
+        return names.commission_name(found, lang)
+
+    def city(found: City | None) -> str:
+        """A city in the page's language (``workflow.names``)."""
+        return names.city_name(found, lang)
+
     return {
         "day": day,
         "moment": moment,
         "country": country,
+        "commission_name": commission,
+        "city_name": city,
         "state_word": state,
         "system_comment": comment,
     }

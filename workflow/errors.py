@@ -134,11 +134,25 @@ class Conflict(WorkflowError):
 
 
 class InvalidInput(WorkflowError):
+    """Input a rule refuses. ``why`` names the rule: the reason ``invalid_input.<why>``
+    (the catalogue's ``refusal.invalid_input.<why>`` says it to a reader, with ``params``);
+    every refusal a person can meet has one (tests/integration/test_refusal_reasons.py)."""
+
     code = "invalid_input"
     status = 422
+    why = ""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, why: str = "", **params: object) -> None:
         super().__init__(message)
+        # A subclass may have set its own ``why``/``params`` before calling this.
+        if why:
+            self.why = why
+        if params:
+            self.params = params
+
+    @property
+    def reason(self) -> str:
+        return f"{self.code}.{self.why}" if self.why else self.code
 
 
 class CallOverlap(InvalidInput):

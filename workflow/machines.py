@@ -5,10 +5,14 @@ fire it, and the effects that run after the state change: names of functions reg
 the domain (``workflow.services.effects``), so this module stays data. A row without source
 states starts a record (a membership is admitted or imported); a row marked ``internal`` is
 fired only as the effect of another step (a corrected admission ends the membership) and is
-never offered as an action. The machine is built once at import (``model=None``: no model
-is bound, no machine per row) and is the single authority the services ask: *may this
-role do this now, and where does it lead?* The same table drives the "allowed actions"
-shown to a user, their labels, the page and API dispatch, and renders the diagram.
+never offered as an action. A trigger may have one row per role from the same states when
+the roles differ in what they must give (the city withdraws from the network by itself; the
+Institute or an administrator withdraws it on the city's written request, with a reason):
+such rows share the trigger's label and their roles never overlap. The machine is built once
+at import (``model=None``: no model is bound, no machine per row) and is the single
+authority the services ask: *may this role do this now, and where does it lead?* The same
+table drives the "allowed actions" shown to a user, their labels, the page and API dispatch,
+and renders the diagram.
 """
 
 from __future__ import annotations
@@ -118,7 +122,7 @@ class Workflow:
     initial: StrEnum
     steps: tuple[Step, ...]
     machine: Machine = field(init=False, repr=False)
-    _by_key: dict[tuple[str, str], Step] = field(init=False, repr=False)
+    _by_key: dict[tuple[str, str], tuple[Step, ...]] = field(init=False, repr=False)
     _roles_by_trigger: dict[str, frozenset[Role]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -139,7 +143,13 @@ class Workflow:
             auto_transitions=False,
             ignore_invalid_triggers=False,
         )
-        self._by_key = {(s.trigger, src.value): s for s in self.steps for src in s.sources}
+        self._by_key = {}
+        for s in self.steps:
+            for src in s.sources:
+                rows = self._by_key.get((s.trigger, src.value), ())
+                if any(r.roles & s.roles for r in rows):
+                    raise ValueError(f"{self.name}: two {s.trigger} rows from {src} for one role")
+                self._by_key[(s.trigger, src.value)] = (*rows, s)
         self._roles_by_trigger = {}
         for s in self.steps:
             known = self._roles_by_trigger.get(s.trigger, frozenset())
@@ -173,8 +183,15 @@ class Workflow:
                 return s
         raise TransitionNotAllowed(kind, "new", trigger, "(none)", [])
 
-    def step_for(self, trigger: str, state: str) -> Step | None:
-        return self._by_key.get((trigger, state))
+    def step_for(self, trigger: str, state: str, role: Role | None = None) -> Step | None:
+        """The row of ``trigger`` from ``state`` (the one for ``role`` when given)."""
+        rows = self._by_key.get((trigger, state), ())
+        if role is None:
+            return rows[0] if rows else None
+        return next((s for s in rows if role in s.roles), None)
+
+    def _roles_from(self, trigger: str, state: str) -> frozenset[Role]:
+        return frozenset().union(*(s.roles for s in self._by_key[(trigger, state)]))
 
     def resolve(self, trigger: str, state: str, role: Role, *, kind: str, key: object) -> Step:
         """The step ``role`` fires with ``trigger`` from ``state``, or a domain error."""
@@ -185,11 +202,11 @@ class Workflow:
         candidates = self.machine.get_transitions(trigger=trigger, source=state)
         for transition in candidates:
             if _guards_pass(transition, role):
-                found = self._by_key[(trigger, state)]
-                assert found.dest.value == transition.dest
+                found = self.step_for(trigger, state, role)
+                assert found is not None and found.dest.value == transition.dest
                 return found
         if candidates:
-            raise _wrong_role(self._by_key[(trigger, state)].roles, role, trigger, kind)
+            raise _wrong_role(self._roles_from(trigger, state), role, trigger, kind)
         allowed = [s.trigger for s in self.allowed(state, role)]
         raise TransitionNotAllowed(kind, key, trigger, state, allowed)
 
@@ -199,17 +216,21 @@ class Workflow:
         found = []
         for trigger in self.machine.get_triggers(state):
             for transition in self.machine.get_transitions(trigger=trigger, source=state):
-                step = self._by_key[(trigger, state)]
-                if _guards_pass(transition, role) and not step.internal:
+                step = self.step_for(trigger, state, role)
+                if _guards_pass(transition, role) and step is not None and not step.internal:
                     found.append(step)
         order = {s: i for i, s in enumerate(self.steps)}
         return sorted(found, key=order.__getitem__)
 
     def edges(self) -> list[tuple[str, str, str, frozenset[Role]]]:
-        """Every (source, trigger, dest, roles) edge of the table."""
-        return [
-            (src.value, s.trigger, s.dest.value, s.roles) for s in self.steps for src in s.sources
-        ]
+        """Every (source, trigger, dest, roles) edge of the table; the rows of one trigger
+        from one state for different roles are one edge with all their roles."""
+        found: dict[tuple[str, str, str], frozenset[Role]] = {}
+        for s in self.steps:
+            for src in s.sources:
+                key = (src.value, s.trigger, s.dest.value)
+                found[key] = found.get(key, frozenset()) | s.roles
+        return [(src, trigger, dest, roles) for (src, trigger, dest), roles in found.items()]
 
     def to_mermaid(self) -> str:
         lines = ["stateDiagram-v2"]
@@ -363,7 +384,7 @@ MEMBERSHIP = Workflow(
             "remove",
             (M.ACTIVE, M.OVERDUE, M.INACTIVE),
             M.REMOVED,
-            [INSTITUTE],
+            [INSTITUTE, ADMIN],
             "Remove from the network",
             needs_comment=True,
         ),
@@ -371,13 +392,22 @@ MEMBERSHIP = Workflow(
             "reinstate",
             M.REMOVED,
             M.ACTIVE,
-            [INSTITUTE],
+            [INSTITUTE, ADMIN],
             "Reinstate",
             needs_comment=True,
             effects=["create_report_obligations"],
         ),
         step(
             "withdraw", (M.ACTIVE, M.OVERDUE, M.INACTIVE), M.WITHDRAWN, [CITY], "Leave the network"
+        ),
+        # on the city's written request: who withdraws it says which request (the reason)
+        step(
+            "withdraw",
+            (M.ACTIVE, M.OVERDUE, M.INACTIVE),
+            M.WITHDRAWN,
+            [INSTITUTE, ADMIN],
+            "Leave the network",
+            needs_comment=True,
         ),
     ),
 )

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from workflow.regions import region_of
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -61,6 +63,11 @@ class Base(DeclarativeBase):
     }
 
 
+def _default_region(context: Any) -> str:
+    """A new country's region: the one of its ISO code (``workflow.regions``)."""
+    return region_of(context.get_current_parameters().get("code"))
+
+
 class Country(Base):
     """A country and its National Commission for UNESCO."""
 
@@ -72,6 +79,12 @@ class Country(Base):
     commission_email: Mapped[str] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(8), default="en")
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    #: Its UNESCO region (a key of ``workflow.regions.REGIONS``), by default the one of
+    #: its code; "" for a code that is not a member's, until an administrator sets one.
+    region: Mapped[str] = mapped_column(String(32), default=_default_region, server_default="")
+    #: The Commission's name per language ({lang: name}); a language without one says
+    #: ``commission_name`` (see ``workflow.names``).
+    commission_names: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
 
 class City(Base):
@@ -93,6 +106,9 @@ class City(Base):
     # city is written in it.
     language: Mapped[str] = mapped_column(String(8), default="en")
     population: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The city's name per language ({lang: name}) where it differs from ``name``
+    #: (see ``workflow.names``).
+    names: Mapped[dict[str, Any]] = mapped_column(default=dict, server_default="{}")
 
     country: Mapped[Country] = relationship(lazy="joined", innerjoin=True)
 

@@ -216,7 +216,11 @@ def store_signed_form(
     if app.state not in (A.DRAFT, A.RETURNED):
         raise InvalidInput(
             f"Application {app.id} is {app.state}; the signed form can be replaced only "
-            "while it is a draft or returned to you."
+            "while it is a draft or returned to you.",
+            "signed_form_locked",
+            kind="application",
+            key=app.id,
+            state=app.state,
         )
     check_pdf(data, settings.web.upload_max_bytes)
     stored = f"{app.id}-{secrets.token_hex(12)}.pdf"

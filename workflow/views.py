@@ -109,7 +109,12 @@ def sorted_by(
         return None
     key = sort.removeprefix("-")
     if key not in columns:
-        raise InvalidInput(f"sort {sort!r}: say one of {', '.join(columns)} (-KEY for descending).")
+        raise InvalidInput(
+            f"sort {sort!r}: say one of {', '.join(columns)} (-KEY for descending).",
+            "filter_choice",
+            field="list.sort",
+            value=sort,
+        )
     column = columns[key]
     return [column.desc() if sort.startswith("-") else column.asc(), tiebreak]
 
@@ -163,7 +168,12 @@ def _applications(actor: Actor, where: ApplicationFilter, order: str) -> Select[
         )
     if order == NEWEST:
         return query.order_by(Application.id.desc())
-    raise InvalidInput(f"order {order!r}: say {' or '.join(ORDERS)}.")
+    raise InvalidInput(
+        f"order {order!r}: say {' or '.join(ORDERS)}.",
+        "filter_choice",
+        field="list.sort",
+        value=order,
+    )
 
 
 def list_applications(

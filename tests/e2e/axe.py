@@ -1,21 +1,30 @@
-"""axe-core (through axe-playwright-python) on a page: the stories call
-:func:`assert_accessible` on every page they visit; any violation fails the test."""
+"""axe-core (the copy axe-playwright-python ships) on a page: the stories and the crawl call
+:func:`assert_accessible` on every page they visit; any violation fails the test.
+
+Browser contexts made by tests/e2e/conftest.py load axe into every page as an init script
+(:data:`AXE_SCRIPT`), which is much cheaper than sending it again for every scan; a page
+without it gets it injected first."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from axe_playwright_python.sync_playwright import Axe
+import axe_playwright_python
 from playwright.sync_api import Page
 
-AXE = Axe()
-#: Pages scanned in this run (the stories report the count).
+AXE_SCRIPT = Path(axe_playwright_python.__file__).with_name("axe.min.js")
+#: Pages scanned in this run.
 SCANNED: list[str] = []
 
 
 def violations(page: Page) -> list[dict[str, Any]]:
     """axe's violations on ``page`` as it is now (every rule of the default run)."""
-    found: list[dict[str, Any]] = AXE.run(page).response["violations"]
+    if page.evaluate("typeof window.axe === 'undefined'"):
+        page.evaluate(AXE_SCRIPT.read_text())
+    found: list[dict[str, Any]] = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)"
+    )
     return found
 
 

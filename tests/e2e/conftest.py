@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, sync_playwright
 
-from tests.e2e.axe import assert_accessible
+from tests.e2e.axe import AXE_SCRIPT, assert_accessible
 from tests.e2e.live import Live
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,21 +54,28 @@ def open_menu(page: Page) -> None:
         summary.click()
 
 
+def new_context(browser: Browser, viewport: ViewportSize, **options: Any) -> BrowserContext:
+    """A browser context with axe-core loaded in every page (see tests/e2e/axe.py)."""
+    context = browser.new_context(viewport=viewport, **options)
+    context.set_default_timeout(15_000)
+    context.add_init_script(path=str(AXE_SCRIPT))
+    return context
+
+
 def sign_in(
     browser: Browser, live: Live, address: str, viewport: ViewportSize, lang: str = "en"
 ) -> Page:
     """A new browser context signed in as ``address``, switched to ``lang``, checked by axe
-    on the sign-in page and on the first page after it."""
-    context = browser.new_context(viewport=viewport)
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+    on the first page after signing in (the sign-in page itself is scanned by
+    tests/e2e/test_axe_crawl.py, in each language, on a desktop and a phone)."""
+    page = new_context(browser, viewport).new_page()
     page.goto(f"{live.url}/")
     assert "/login" in page.url
-    assert_accessible(page)
     page.fill("#email", address)
     page.fill("#password", PASSWORD)
     page.click("form[action='/login'] button[type=submit]")
     page.wait_for_url(f"{live.url}/**")
+    assert "/login" not in page.url, f"{address} could not sign in"
     if page.evaluate("document.documentElement.lang") != lang:
         open_menu(page)
         page.click(f"header button[name=lang][value={lang}]")

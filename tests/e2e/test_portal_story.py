@@ -130,8 +130,8 @@ def test_city_applies_commission_endorses_institute_admits_member_reports(
     with ThreadPoolExecutor(1) as pool:
         pool.submit(dispatch, live.factory, live.settings, now=live.clock(), worker="e2e").result()
     messages = mails(live.maildir)
-    to_commission = [m for m in messages if "office@unesco.lv" in str(m["To"])]
-    to_city = [m for m in messages if "pasts@jelgava.lv" in str(m["To"])]
+    to_commission = [m for m in messages if "office.lv@demo.example.org" in str(m["To"])]
+    to_city = [m for m in messages if "jelgava.lv@demo.example.org" in str(m["To"])]
     assert to_commission, "the Commission got no email about the submission"
     assert any("Jelgava" in str(m["Subject"]) for m in to_commission)
     assert len(to_city) >= 2, "the city should have its acknowledgement and its admission"

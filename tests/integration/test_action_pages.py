@@ -51,7 +51,7 @@ def form_of(**extra: str) -> dict[str, str]:
         "mayor_name": "Andris Rāviņš",
         "mayor_title": "Mayor",
         "contact_name": "Jelgava focal point",
-        "contact_email": "pasts@jelgava.lv",
+        "contact_email": "jelgava.lv@demo.example.org",
         **{f"challenge_{a}": "3" for a in
            ("governance", "funding", "partnerships", "monitoring", "inclusion")},
     }  # fmt: skip

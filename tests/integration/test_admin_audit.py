@@ -75,8 +75,8 @@ def test_the_calls_page_offers_only_what_is_possible(live: Live, admin: Visitor)
     assert lines["2027"].status is CallStatus.OPEN
     page = admin.pages.get("/admin/calls").text
     assert "/admin/calls/2027/cancel" in page and "/admin/calls/2027/extend" in page
-    # After the Commission deadline nothing remains to do with the 2027 call.
-    live.clock.moment = datetime(2027, 6, 15, 9, tzinfo=UTC)
+    # Thirty days after the Commission deadline (30 May) nothing remains to do with it.
+    live.clock.moment = datetime(2027, 7, 15, 9, tzinfo=UTC)
     page = later_page(live, "/admin/calls")  # signed in that day
     assert "/admin/calls/2027/cancel" not in page and "/admin/calls/2027/extend" not in page
     row = shown(page).split("2027 (from the annual rule)")[1]

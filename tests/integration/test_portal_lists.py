@@ -308,8 +308,8 @@ def test_a_returned_application_and_its_comment_stand_on_the_city_home(
     mine = setting.people["jelgava"].pages.get("/messages").text
     with live.factory() as session:
         outbox = list(session.scalars(select(OutboxMessage)))
-    to_city = [m for m in outbox if m.recipient == "pasts@jelgava.lv"]
-    to_office = [m for m in outbox if m.recipient == "office@unesco.lv"]
+    to_city = [m for m in outbox if m.recipient == "jelgava.lv@demo.example.org"]
+    to_office = [m for m in outbox if m.recipient == "office.lv@demo.example.org"]
     assert to_city and to_office
     for message in to_city:
         assert f'href="/messages/{message.id}"' in mine

@@ -82,13 +82,14 @@ MEMBERSHIP_TABLE: Table = {
     ("overdue", "mark_inactive"): ("inactive", frozenset({SYS})),
     ("overdue", "restore"): ("active", frozenset({SYS})),
     ("inactive", "restore"): ("active", frozenset({SYS})),
-    ("active", "remove"): ("removed", frozenset({INSTITUTE})),
-    ("overdue", "remove"): ("removed", frozenset({INSTITUTE})),
-    ("inactive", "remove"): ("removed", frozenset({INSTITUTE})),
-    ("removed", "reinstate"): ("active", frozenset({INSTITUTE})),
-    ("active", "withdraw"): ("withdrawn", frozenset({CITY})),
-    ("overdue", "withdraw"): ("withdrawn", frozenset({CITY})),
-    ("inactive", "withdraw"): ("withdrawn", frozenset({CITY})),
+    ("active", "remove"): ("removed", frozenset({INSTITUTE, ADMIN})),
+    ("overdue", "remove"): ("removed", frozenset({INSTITUTE, ADMIN})),
+    ("inactive", "remove"): ("removed", frozenset({INSTITUTE, ADMIN})),
+    ("removed", "reinstate"): ("active", frozenset({INSTITUTE, ADMIN})),
+    # the city leaves by itself; the Institute or an administrator on its written request
+    ("active", "withdraw"): ("withdrawn", frozenset({CITY, INSTITUTE, ADMIN})),
+    ("overdue", "withdraw"): ("withdrawn", frozenset({CITY, INSTITUTE, ADMIN})),
+    ("inactive", "withdraw"): ("withdrawn", frozenset({CITY, INSTITUTE, ADMIN})),
     # a corrected decision re-admits an earlier member, or ends the membership it began:
     # fired by the application's effects, never offered as actions (INTERNAL)
     ("removed", "admit"): ("active", frozenset({INSTITUTE})),
@@ -143,9 +144,12 @@ EFFECTS = {
 
 NEEDS_COMMENT = {
     "application": {"return_to_city", "decline", "not_admit", "reopen"},
-    "membership": {"remove", "reinstate"},
+    "membership": {"remove", "reinstate", "withdraw"},
     "report": {"return_for_revision"},
 }
+#: (workflow, trigger) -> the roles that may fire it without a comment, where some may
+#: and some may not (a row per role).
+COMMENT_OPTIONAL_FOR = {("membership", "withdraw"): frozenset({CITY})}
 
 CASES = [
     pytest.param(APPLICATION, APPLICATION_TABLE, APPLICATION_STATES, "draft", id="application"),
@@ -249,6 +253,38 @@ def test_comment_required_exactly_where_expected(
 ) -> None:
     needing = {s.trigger for s in workflow.steps if s.needs_comment}
     assert needing == NEEDS_COMMENT[workflow.name]
+    for (state, trigger), (_, roles) in table.items():
+        optional = COMMENT_OPTIONAL_FOR.get((workflow.name, trigger), frozenset())
+        for role in roles:
+            found = workflow.resolve(trigger, state, role, kind=workflow.name, key=1)
+            wanted = trigger in NEEDS_COMMENT[workflow.name] and role not in optional
+            assert found.needs_comment is wanted, (state, trigger, role)
+
+
+def test_a_row_per_role_shares_the_trigger_and_its_label() -> None:
+    city = MEMBERSHIP.step_for("withdraw", "active", CITY)
+    for role in (INSTITUTE, ADMIN):
+        on_request = MEMBERSHIP.step_for("withdraw", "active", role)
+        assert on_request is not None and city is not None and on_request is not city
+        assert on_request.needs_comment and not city.needs_comment
+        assert on_request.label == city.label == MEMBERSHIP.label("withdraw")
+        assert [s.trigger for s in MEMBERSHIP.allowed("active", role)] == [
+            "remove",
+            "withdraw",
+        ]
+    assert MEMBERSHIP.step_for("withdraw", "active", COMMISSION) is None
+    assert MEMBERSHIP.step_for("withdraw", "active") is city
+    with pytest.raises(NotAllowed, match="Only an administrator or the Institute or the city can"):
+        MEMBERSHIP.resolve("withdraw", "active", COMMISSION, kind="membership", key=1)
+
+
+def test_two_rows_for_one_role_from_one_state_are_refused() -> None:
+    rows = (
+        step("haunt", REPORT.initial, REPORT.initial, [INSTITUTE, ADMIN], "Haunt"),
+        step("haunt", REPORT.initial, REPORT.initial, [ADMIN], "Haunt", needs_comment=True),
+    )
+    with pytest.raises(ValueError, match="two haunt rows"):
+        Workflow("ghost", REPORT.states, REPORT.initial, rows)
 
 
 def test_mermaid_diagram_draws_every_edge() -> None:

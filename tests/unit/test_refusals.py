@@ -104,3 +104,38 @@ def test_sign_in_password_and_busy_refusals_are_french() -> None:
     assert "trop facile à deviner" in refusals["1234567890"]
     assert "votre adresse e-mail ou de votre nom" in refusals["anna.berzina@riga.lv"]
     assert refusals["lantern orchard whistle copper"].startswith("Les deux saisies")
+
+
+def test_an_input_refused_by_a_named_rule_says_it_with_its_values() -> None:
+    from datetime import UTC, datetime
+
+    LV = translator("lv")
+    exists = InvalidInput("Jelgava already has application 12 (submitted) in call 2027; ...",
+                          "application_exists", city="Jelgava", kind="application", key=12,
+                          state="submitted", call="2027")  # fmt: skip
+    assert exists.reason == "invalid_input.application_exists"
+    assert exists.params["key"] == 12 and str(exists).startswith("Jelgava already has")
+    assert said(exists) == (
+        "Jelgava a déjà la candidature n° 12 (état : « soumise ») dans l'appel 2027. "
+        "Ouvrez-la depuis Candidatures et poursuivez celle-ci."
+    )
+    assert refusal(exists, LV, "lv").startswith(
+        "Jelgava jau ir pieteikums 12 (statuss: “iesniegts”) konkursā 2027."
+    )
+    expired = InvalidInput("This invitation expired on 2027-03-24 09:00 UTC. ...",
+                           "invitation_expired",
+                           expired=datetime(2027, 3, 24, 9, tzinfo=UTC))  # fmt: skip
+    assert said(expired).startswith("Ce lien d'invitation a expiré le 24 mars 2027.")
+    assert refusal(expired, LV, "lv").startswith(
+        "Šīs ielūguma saites derīguma termiņš ir beidzies (2027. gada 24. marts)."
+    )
+    big = InvalidInput("'9999999999' is out of range (0 to 2,147,483,647).", "out_of_range",
+                       field="field.population", min=0, max=2_147_483_647)  # fmt: skip
+    assert said(big) == (
+        "« Population » doit être un nombre entier de 0 à 2\u202f147\u202f483\u202f647. "
+        "Corrigez-le et réessayez."
+    )
+    # A subclass that names its rule itself keeps it.
+    from workflow.uploads import UploadRefused
+
+    assert UploadRefused("upload_empty").reason == "invalid_input.upload_empty"

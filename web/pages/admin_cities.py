@@ -21,6 +21,7 @@ from web.schemas import Id, OneLine
 from web.templating import render
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.errors import WorkflowError
+from workflow.names import names_from
 from workflow.services import directory
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
@@ -106,6 +107,7 @@ def create_city(
                 contact_email=body.contact_email,
                 now=portal.now(),
                 languages=portal.settings.network.languages,
+                names=names_from(values, "name_", portal.settings.network.languages),
                 **body.fields(),
             )
             city_id = city.id
@@ -134,6 +136,7 @@ def city_page(
             "website": city.website,
             "language": city.language,
             "population": "" if city.population is None else str(city.population),
+            **{f"name_{k}": str(v) for k, v in city.names.items()},
             **kept,
         }
         context = {
@@ -167,6 +170,7 @@ def save_city(
                 contact_email=body.contact_email,
                 now=portal.now(),
                 languages=portal.settings.network.languages,
+                names=names_from(values, "name_", portal.settings.network.languages),
                 **body.fields(),
             )
     except WorkflowError as exc:

@@ -1,7 +1,10 @@
-"""A membership's changes: remove and reinstate (the Institute), withdraw (the city).
+"""A membership's changes: remove and reinstate (the Institute or an administrator),
+withdraw (the city by itself; the Institute or an administrator on its written request).
 
 Each opens a confirmation page that asks for the reason (it works without JavaScript);
-confirming runs the membership machine through ``memberships.change_membership``, which
+the machine's row for the viewer's role says whether the reason is required (the city may
+leave without one). Confirming runs the membership machine through
+``memberships.change_membership``, which checks the role first, then the reason, and
 writes the emails the workflow owes to the outbox. Post-Redirect-Get (:mod:`web.flash`).
 """
 
@@ -13,7 +16,7 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from web import flash
-from web.forms import FieldRefused, form_fields, from_form
+from web.forms import form_fields, from_form
 from web.pages.admin_kit import refused, strings
 from web.portal import portal_of
 from web.routing import RetryingRoute
@@ -21,6 +24,7 @@ from web.schemas import Id
 from web.templating import render
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.errors import WorkflowError
+from workflow.machines import MEMBERSHIP
 from workflow.services import memberships
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
@@ -29,7 +33,7 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 class MembershipChangeIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: str = Field(default="", max_length=2000)
     version: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
 
@@ -45,13 +49,18 @@ def confirm_page(
 ) -> Response:
     portal = portal_of(request)
     values = flash.kept(request)
+    actor = actor_of(who)
     with portal.reading() as session:
-        membership = memberships.check_change(
-            session, actor_of(who), membership_id, _trigger(trigger)
-        )
+        membership = memberships.check_change(session, actor, membership_id, _trigger(trigger))
+        step = MEMBERSHIP.step_for(trigger, membership.state, actor.role)
+        needs_reason = step is not None and step.needs_comment
         context = {
             "membership": membership,
             "trigger": trigger,
+            "needs_reason": needs_reason,
+            # the withdraw row with a reason: the Institute or an administrator withdraws
+            # the member on its city's written request (the city leaves by itself)
+            "on_request": trigger == "withdraw" and needs_reason,
             "values": values,
         }
         return render(request, "members/change.html", context)
@@ -70,8 +79,7 @@ def change(
     _trigger(trigger)
     try:
         body = from_form(MembershipChangeIn, form_fields(MembershipChangeIn, values))
-        if not body.reason.strip():
-            raise FieldRefused("required", "field.reason")
+        # a reason left blank where the row needs one: the service says so, after the role
         with portal.unit() as session:
             memberships.change_membership(
                 session,

@@ -21,7 +21,9 @@ from web.templating import render
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.actors import require_role
 from workflow.errors import WorkflowError
-from workflow.models import City
+from workflow.models import City, Country
+from workflow.names import city_name, names_from
+from workflow.regions import REGIONS
 from workflow.services import directory, users
 from workflow.states import Role
 
@@ -35,7 +37,10 @@ ROLES = ("city", "commission", "institute", "admin")
 
 
 @router.get("/admin/countries")
-def countries_page(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> Response:
+def countries_page(
+    request: Request, who: Viewer = Depends(signed_in), done: str = "", code: str = ""
+) -> Response:
+    """``?code=LV``: the form opens with that country's values, to change them."""
     portal = portal_of(request)
     actor = actor_of(who)
     values = flash.kept(request)
@@ -43,11 +48,15 @@ def countries_page(request: Request, who: Viewer = Depends(signed_in), done: str
         # Reading is open to the signed-in; the page is for those who may change them.
         require_role(actor, Role.ADMIN, doing="change countries")
         countries = accounts.list_countries(session, actor)
+        chosen = next((c for c in countries if c.code == code.strip().upper()), None)
+        if chosen is not None and not values:
+            values = _country_values(chosen)
         context = {
             "countries": countries,
             "values": values,
             "done": done if done == "country_saved" else "",
             "network_languages": portal.settings.network.languages,
+            "regions": REGIONS,
         }
         return render(request, "admin/countries.html", context)
 
@@ -72,10 +81,28 @@ def save_country(
                 timezone=body.timezone or "UTC",
                 now=portal.now(),
                 languages=portal.settings.network.languages,
+                region=body.region,
+                commission_names=names_from(
+                    values, "commission_name_", portal.settings.network.languages
+                ),
             )
     except WorkflowError as exc:
         return refused(request, exc, "/admin/countries", values)
     return RedirectResponse("/admin/countries?done=country_saved", status_code=303)
+
+
+def _country_values(c: Country) -> dict[str, str]:
+    """The form's fields for country ``c``, its Commission's names per language too."""
+    return {
+        "code": c.code,
+        "name": c.name,
+        "commission_name": c.commission_name,
+        "commission_email": c.commission_email,
+        "language": c.language,
+        "timezone": c.timezone,
+        "region": c.region,
+        **{f"commission_name_{k}": str(v) for k, v in c.commission_names.items()},
+    }
 
 
 # --- users ---------------------------------------------------------------------------
@@ -114,7 +141,7 @@ def users_page(
             "q": q,
             "role": role,
             "roles": ROLES,
-            "city_names": {c.id: c.name for c in cities},
+            "city_names": {c.id: city_name(c, who.lang) for c in cities},
             "cities": cities,
             "countries": accounts.list_countries(session, actor),
             "values": values,

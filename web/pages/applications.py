@@ -184,7 +184,7 @@ def application_page(
     t = translator(who.lang)
     with portal.unit() as session:
         view = queries.application_view(
-            session, portal.settings, actor_of(who), app_id, portal.now()
+            session, portal.settings, actor_of(who), app_id, portal.now(), lang=who.lang
         )
         context = {
             "view": view,

@@ -217,7 +217,7 @@ def create_draft(
     require_role(actor, Role.CITY, doing="start an application")
     city = get(session, City, actor.city_id, "city", lock=True)
     if city_id is not None and city_id != city.id:
-        raise NotAllowed("You can start an application only for your own city.")
+        raise NotAllowed("You can start an application only for your own city.", "own_city")
     member = session.scalars(
         select(Membership).where(
             Membership.city_id == city.id,
@@ -228,11 +228,15 @@ def create_draft(
     ).first()
     if member is not None:
         raise InvalidInput(
-            f"{city.name} is already a member of the network; no application needed."
+            f"{city.name} is already a member of the network; no application needed.",
+            "already_member",
+            city=city.name,
         )
     call = call_service.current_or_next(session, settings, now)
     if call is None:
-        raise InvalidInput("No call for applications is open or planned. Ask the Institute.")
+        raise InvalidInput(
+            "No call for applications is open or planned. Ask the Institute.", "no_call"
+        )
     existing = session.scalars(
         select(Application).where(
             Application.city_id == city.id,
@@ -243,7 +247,13 @@ def create_draft(
     if existing is not None:
         raise InvalidInput(
             f"{city.name} already has application {existing.id} ({existing.state}) in call "
-            f"{call.name}; continue with that one."
+            f"{call.name}; continue with that one.",
+            "application_exists",
+            city=city.name,
+            kind="application",
+            key=existing.id,
+            state=existing.state,
+            call=call.name,
         )
     app = Application(
         call_id=call.id,
@@ -275,13 +285,15 @@ def create_draft(
 def _apply_form(app: Application, form: dict[str, Any]) -> None:
     unknown = set(form) - set(FORM_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown form fields: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(f"Unknown form fields: {', '.join(sorted(unknown))}.", "unknown_fields")
     for name, value in form.items():
         if value is None:
             continue
         if name == "challenges":
             if not isinstance(value, dict):
-                raise InvalidInput("challenges: expected a mapping of area to a rating 1-5.")
+                raise InvalidInput(
+                    "challenges: expected a mapping of area to a rating 1-5.", "ratings"
+                )
             value = {**app.challenges, **value}
         elif name == "signed_by":
             value = check_one_line(str(value), name)
@@ -305,7 +317,11 @@ def update_draft(
     if app.state not in (A.DRAFT, A.RETURNED):
         raise InvalidInput(
             f"Application {app.id} is {app.state}; the form can be changed only while it is a "
-            "draft or returned to you."
+            "draft or returned to you.",
+            "form_locked",
+            kind="application",
+            key=app.id,
+            state=app.state,
         )
     _apply_form(app, form)
     require_valid(app, settings, for_submission=False)

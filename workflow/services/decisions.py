@@ -36,7 +36,9 @@ def decide(
     """Any other transition: return, decline, start review, admit, not admit, reopen,
     withdraw, expire."""
     if trigger in ("submit", "submit_direct", "endorse"):
-        raise InvalidInput(f"Use the {trigger} action itself.")
+        raise InvalidInput(
+            f"Use the {trigger} action itself.", "own_action", kind="application", action=trigger
+        )
     app = apps.load(session, actor, application_id)
     step = check_decide(actor, app, trigger, now)
     if step.dest in DECIDED:
@@ -62,8 +64,18 @@ def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) ->
 def _check_expiry(app: Application, now: datetime) -> None:
     call = app.call
     if app.state == A.DRAFT and not call_service.window(call).has_closed(now):
-        raise InvalidInput(f"Application {app.id} can still be submitted until {call.closes_on}.")
+        raise InvalidInput(
+            f"Application {app.id} can still be submitted until {call.closes_on}.",
+            "not_expired.draft",
+            kind="application",
+            key=app.id,
+            deadline=call.closes_on,
+        )
     if app.state == A.RETURNED and on_or_before(now, call.commission_deadline, call.timezone):
         raise InvalidInput(
-            f"Application {app.id} can still be resubmitted until {call.commission_deadline}."
+            f"Application {app.id} can still be resubmitted until {call.commission_deadline}.",
+            "not_expired.returned",
+            kind="application",
+            key=app.id,
+            deadline=call.commission_deadline,
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -16,6 +16,8 @@ from config.settings import check_timezone
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput, NotAllowed, NotFound
 from workflow.models import City, Country
+from workflow.names import merged
+from workflow.regions import REGIONS, region_of
 from workflow.services.common import audit, flush
 from workflow.states import Role
 
@@ -117,7 +119,13 @@ def upsert_country(
     timezone: str = "UTC",
     now: datetime,
     languages: Sequence[str] | None = None,
+    region: str = "",
+    commission_names: Mapping[str, str] | None = None,
 ) -> Country:
+    """``region``: a key of ``workflow.regions.REGIONS``; blank keeps the country's region,
+    or gives a new country the one of its code. ``commission_names``: the Commission's
+    name per language ({lang: name}, see ``workflow.names``); a language not given keeps
+    its name, a blank one removes it."""
     require_role(actor, Role.ADMIN, doing="change countries")
     code = code.strip().upper()
     if not re.fullmatch(r"[A-Z]{2}", code):
@@ -131,14 +139,24 @@ def upsert_country(
         check_timezone(timezone)
     except ValueError as exc:
         raise FieldInvalid("not_timezone", "timezone", str(exc), value=timezone) from exc
-    values = {
+    values: dict[str, Any] = {
         "name": name.strip(),
         "commission_name": commission_name.strip() or f"National Commission of {name.strip()}",
         "commission_email": check_email(commission_email, "commission_email"),
         "language": check_language(language, allowed=languages),
         "timezone": timezone,
     }
+    region = region.strip().lower()
+    if region and region not in REGIONS:
+        raise FieldInvalid(
+            "not_region", "region", f"{region!r} is not one of {', '.join(REGIONS)}.",
+            value=region,
+        )  # fmt: skip
     country = session.get(Country, code)
+    values["region"] = region or (country.region if country else "") or region_of(code)
+    if commission_names is not None or country is None:
+        given = _names(commission_names or {}, "commission_name_", languages)
+        values["commission_names"] = merged(country.commission_names if country else {}, given)
     if country is None:
         country = Country(code=code, **values)
         session.add(country)
@@ -147,6 +165,37 @@ def upsert_country(
             setattr(country, key, value)
     flush(session, "country", code)
     return country
+
+
+#: The longest name per language (a Commission's, a city's).
+NAME_MAX = 200
+
+
+def _names(
+    given: Mapping[str, str], prefix: str, languages: Sequence[str] | None
+) -> dict[str, str]:
+    """Checked names per language: one line each, languages of the network only; the
+    field of a refusal is ``<prefix><lang>`` (a CSV column, a form field)."""
+    allowed = tuple(languages) if languages is not None else _configured_languages()
+    found: dict[str, str] = {}
+    for lang, value in given.items():
+        lang = lang.strip().lower()
+        if lang not in allowed:
+            raise FieldInvalid(
+                "not_language", f"{prefix}{lang}", f"{lang!r} is not one of {', '.join(allowed)}.",
+                label="field.language", value=lang, languages=", ".join(allowed),
+            )  # fmt: skip
+        field, text = f"{prefix}{lang}", str(value)
+        problem = line_problem(text)
+        if problem:
+            raise FieldInvalid("not_one_line", field, f"{problem}.")
+        if len(text.strip()) > NAME_MAX:
+            raise FieldInvalid(
+                "too_long", field, f"at most {NAME_MAX} characters.",
+                length=len(text.strip()), max=NAME_MAX,
+            )  # fmt: skip
+        found[lang] = text.strip()
+    return found
 
 
 CITY_FIELDS = (
@@ -184,7 +233,7 @@ def _city_values(
     name = check_required(name, "name", label="field.city_name")
     unknown = set(fields) - set(CITY_FIELDS)
     if unknown:
-        raise InvalidInput(f"Unknown city fields: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(f"Unknown city fields: {', '.join(sorted(unknown))}.", "unknown_fields")
     values: dict[str, Any] = {"contact_email": check_email(contact_email, "contact_email")}
     for key, value in fields.items():
         if value is None or str(value).strip() == "":
@@ -263,8 +312,11 @@ def upsert_city(
     contact_email: str,
     now: datetime,
     languages: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
     **fields: Any,
 ) -> City:
+    """``names``: the city's name per language (see ``workflow.names``); a language not
+    given keeps its name, a blank one removes it."""
     require_role(actor, Role.ADMIN, Role.CITY, doing="change a city's details")
     country, name, values = _city_values(
         session, country_code, name, contact_email, languages, fields
@@ -272,6 +324,8 @@ def upsert_city(
     city = _city_named(session, country.code, name)
     if actor.role is Role.CITY and (city is None or city.id != actor.city_id):
         raise NotAllowed("A city can change only its own details.", "other_city", kind="city")
+    if names is not None:
+        values["names"] = merged(city.names if city else {}, _names(names, "name_", languages))
     if city is None:
         city = City(country_code=country.code, name=name, **values)
         session.add(city)
@@ -301,13 +355,16 @@ def create_city(
     contact_email: str,
     now: datetime,
     languages: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
     **fields: Any,
 ) -> City:
-    """A new city (the administrator's page); a name its country has already is refused."""
+    """A new city (the administrator's page); a name its country has already is refused.
+    ``names``: its name per language."""
     require_role(actor, Role.ADMIN, doing="create cities")
     country, name, values = _city_values(
         session, country_code, name, contact_email, languages, fields
     )
+    values["names"] = merged({}, _names(names or {}, "name_", languages))
     _refuse_taken(session, country, name, None)
     city = City(country_code=country.code, name=name, **values)
     session.add(city)
@@ -327,9 +384,11 @@ def update_city(
     contact_email: str,
     now: datetime,
     languages: Sequence[str] | None = None,
+    names: Mapping[str, str] | None = None,
     **fields: Any,
 ) -> City:
-    """Change any of a city's details, its name and country too; a blank field is cleared."""
+    """Change any of a city's details, its name and country too; a blank field is cleared.
+    ``names``: its name per language (a language not given keeps its name)."""
     require_role(actor, Role.ADMIN, doing="change cities")
     city = session.get(City, city_id)
     if city is None:
@@ -337,6 +396,8 @@ def update_city(
     country, name, values = _city_values(
         session, country_code, name, contact_email, languages, fields, blank_clears=True
     )
+    if names is not None:
+        values["names"] = merged(city.names, _names(names, "name_", languages))
     _refuse_taken(session, country, name, city.id)
     changed = sorted(
         key for key, value in {"country_code": country.code, "name": name, **values}.items()
@@ -368,5 +429,9 @@ def find_city(session: Session, ref: str) -> City:
     if not found:
         raise NotFound("city", ref)
     if len(found) > 1:
-        raise InvalidInput(f"{ref!r} names cities in several countries; write it as CC/{name}.")
+        raise InvalidInput(
+            f"{ref!r} names cities in several countries; write it as CC/{name}.",
+            "city_ambiguous",
+            value=ref,
+        )
     return found[0]

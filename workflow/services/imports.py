@@ -43,7 +43,10 @@ def _read_csv(text: str, required: Iterable[str], kind: str) -> list[dict[str, s
     if missing:
         raise InvalidInput(
             f"{kind} CSV: missing column(s) {', '.join(missing)}; the header was "
-            f"{', '.join(header) or '(empty)'}."
+            f"{', '.join(header) or '(empty)'}.",
+            "csv_columns",
+            missing=", ".join(missing),
+            header=", ".join(header) or "—",
         )
     return [{(k or "").strip(): (v or "").strip() for k, v in row.items()} for row in reader]
 
@@ -65,7 +68,12 @@ def _run_rows(
             progress(1)
     if errors:
         shown = "; ".join(errors[:10]) + ("; ..." if len(errors) > 10 else "")
-        raise InvalidInput(f"{kind} CSV: {len(errors)} bad row(s), nothing imported: {shown}")
+        raise InvalidInput(
+            f"{kind} CSV: {len(errors)} bad row(s), nothing imported: {shown}",
+            "csv_rows",
+            count=len(errors),
+            rows=shown,
+        )
     return ImportResult(kind, len(rows), created)
 
 
@@ -94,10 +102,18 @@ def import_countries(
             timezone=row.get("timezone") or "UTC",
             now=now,
             languages=languages,
+            region=row.get("region", ""),
+            commission_names=_per_language(row, "commission_name_"),
         )
         return new
 
     return _run_rows(rows, "countries", handle, progress)
+
+
+def _per_language(row: dict[str, str], prefix: str) -> dict[str, str]:
+    """The optional ``<prefix><lang>`` columns of a row (``commission_name_fr``,
+    ``name_lv``): a name per language (``workflow.names``); a blank cell keeps it."""
+    return {k[len(prefix) :]: v for k, v in row.items() if k.startswith(prefix) and v}
 
 
 def _city_from_row(
@@ -118,6 +134,7 @@ def _city_from_row(
         contact_email=row["contact_email"],
         now=now,
         languages=languages,
+        names=_per_language(row, "name_"),
         **{k: row.get(k) for k in CITY_FIELDS if row.get(k)},
     )
     return city, exists is None
@@ -130,7 +147,9 @@ def _ready_to_apply(row: dict[str, str]) -> None:
     if missing:
         raise InvalidInput(
             f"{', '.join(missing)}: required (an application from this city cannot be "
-            "submitted without it)"
+            "submitted without it)",
+            "csv_required",
+            columns=", ".join(missing),
         )
 
 
@@ -163,7 +182,9 @@ def _admission_date(raw: str) -> date:
         return date.fromisoformat(raw)
     except ValueError as exc:
         raise InvalidInput(
-            f"admitted: {raw!r} is not a year (2016) or a date (2016-11-05)."
+            f"admitted: {raw!r} is not a year (2016) or a date (2016-11-05).",
+            "not_year",
+            value=raw,
         ) from exc
 
 

@@ -185,7 +185,9 @@ def change_membership(
 ) -> Membership:
     """Remove, reinstate or withdraw a membership."""
     if trigger not in ("remove", "reinstate", "withdraw"):
-        raise InvalidInput("A membership change is 'remove', 'reinstate' or 'withdraw'.")
+        raise InvalidInput(
+            "A membership change is 'remove', 'reinstate' or 'withdraw'.", "not_change"
+        )
     membership = get(session, Membership, membership_id, "membership", lock=True)
     city = membership.city
     require_city_scope(actor, city.id, city.country_code, "membership")
@@ -254,7 +256,9 @@ def check_change(session: Session, actor: Actor, membership_id: int, trigger: st
     """The membership, if ``actor`` may make the change ``trigger`` to it now (the
     confirmation before :func:`change_membership`); the refusal otherwise."""
     if trigger not in CHANGES:
-        raise InvalidInput("A membership change is 'remove', 'reinstate' or 'withdraw'.")
+        raise InvalidInput(
+            "A membership change is 'remove', 'reinstate' or 'withdraw'.", "not_change"
+        )
     membership = get_membership(session, actor, membership_id)
     MEMBERSHIP.resolve(trigger, membership.state, actor.role, kind="membership", key=membership.id)
     return membership

@@ -114,7 +114,7 @@ def check_submit_report(actor: Actor, report: Report) -> None:
 def check_review(actor: Actor, report: Report, trigger: str) -> None:
     """Whether ``actor`` may ``accept`` or ``return_for_revision`` ``report`` now."""
     if trigger not in ("accept", "return_for_revision"):
-        raise InvalidInput("A report review is 'accept' or 'return_for_revision'.")
+        raise InvalidInput("A report review is 'accept' or 'return_for_revision'.", "not_review")
     REPORT.resolve(trigger, report.state, actor.role, kind="report", key=report.id)
 
 

@@ -57,7 +57,12 @@ def _load_endorsing(session: Session, actor: Actor, application_id: int) -> Appl
 def _check_submission_time(app: Application, now: datetime) -> None:
     call = app.call
     if call_service.is_cancelled(call):
-        raise InvalidInput(f"Call {call.name} was cancelled ({call.cancel_reason}).")
+        raise InvalidInput(
+            f"Call {call.name} was cancelled ({call.cancel_reason}).",
+            "call_cancelled",
+            call=call.name,
+            comment=call.cancel_reason,
+        )
     win = call_service.window(call)
     if app.state == A.RETURNED:
         # A returned application may come back until the Commission's deadline.
