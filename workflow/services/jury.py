@@ -523,3 +523,65 @@ def recommendation_note(session: Session, app: Application) -> str:
         f"jury: {found.recommendation} ({found.admit} of {len(found.scored)} admit, "
         f"mean {found.mean:.2f})"
     )
+
+
+# ---------------------------------------------------------------- exports (CSV, JSON)
+
+
+def _round(value: float | None) -> float | str:
+    return round(value, 2) if value is not None else ""
+
+
+def ranking_rows(
+    ranked: Sequence[ApplicationScores], criteria: Sequence[str]
+) -> list[dict[str, object]]:
+    """One row per application of a ranking: its rank, mean, spread, the mean of each
+    criterion and the jury's recommendation (CSV columns, JSON keys)."""
+    rows: list[dict[str, object]] = []
+    for rank, found in enumerate(ranked, start=1):
+        rows.append(
+            {
+                "rank": rank if found.mean is not None else "",
+                "application_id": found.application_id,
+                "city": found.city,
+                "country": found.country_code,
+                "state": found.state,
+                "jurors_scored": len(found.scored),
+                "jurors_assigned": sum(1 for j in found.jurors if j.state in OPEN),
+                "mean": _round(found.mean),
+                "spread": _round(found.spread),
+                **{c: _round(found.criterion_mean(c)) for c in criteria},
+                "admit": found.admit,
+                "recommendation": found.recommendation,
+            }
+        )
+    return rows
+
+
+def score_rows(
+    found: Sequence[ApplicationScores], criteria: Sequence[str]
+) -> list[dict[str, object]]:
+    """One row per juror of each application: their state, each criterion's score and
+    comment, their mean and recommendation, or why they declined."""
+    rows: list[dict[str, object]] = []
+    for app in found:
+        for j in app.jurors:
+            row: dict[str, object] = {
+                "application_id": app.application_id,
+                "city": app.city,
+                "country": app.country_code,
+                "juror": j.juror,
+                "juror_email": j.email,
+                "state": j.state,
+            }
+            for c in criteria:
+                row[c] = j.scores.get(c, "")
+                row[f"{c}_comment"] = j.comments.get(c, "")
+            row.update(
+                mean=_round(j.mean),
+                recommendation=j.recommendation,
+                comment=j.comment,
+                declined_reason=j.reason,
+            )
+            rows.append(row)
+    return rows
