@@ -66,10 +66,16 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               # web/accounts.py
               "request_password_reset", "reset_password", "change_password",
               # workflow/services/users.py, directory.py
-              "change"),
+              "change",
+              # workflow/services/jury.py, decisions.py
+              "set_review_deadline", "jury_recommendation"),
     # web/refusals.py: the ``kind`` of a refusal; templates: the route of an application.
     "kind": ("application", "report", "membership", "call", "city", "country", "user", "message",
-             "outbox message", "outbox status"),
+             "outbox message", "outbox status", "assignment"),
+    # workflow/services/jury.py: the default criteria of config/defaults.toml [jury]
+    # (a criterion an operator adds needs its words here and in the catalogues).
+    "jury.criterion": ("commitment", "good_practice", "vision", "implementation_plan",
+                       "monitoring"),
     "route": ("commission", "direct"),
     # web/templates/applications: submission problems by field (form_problems).
     "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form",
@@ -153,6 +159,12 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.city_ambiguous", "invalid_input.csv_columns", "invalid_input.csv_rows",
         "invalid_input.csv_required", "invalid_input.not_year", "invalid_input.not_change",
         "invalid_input.not_review",
+        # workflow/services/jury.py and the juror's scope (actors, users)
+        "forbidden.not_assigned", "invalid_input.not_juror", "invalid_input.own_country",
+        "invalid_input.already_assigned", "invalid_input.not_reviewable",
+        "invalid_input.scores_missing", "invalid_input.unknown_criteria",
+        "invalid_input.score_range", "invalid_input.not_recommendation",
+        "invalid_input.jurors_too_few", "invalid_input.juror_country_needed",
     ),
 }  # fmt: skip
 

@@ -83,6 +83,10 @@ def _show(name: str, value: object, kind: str, t: Translate, lang: str) -> str:
         if not value:
             return "—"
         return ", ".join(_word(t, f"action.{kind}.{a}", str(a)) for a in value)
+    if name == "criterion":  # a criterion of the jury ([jury] criteria)
+        return _word(t, f"jury.criterion.{value}", str(value))
+    if name == "criteria" and isinstance(value, list):
+        return ", ".join(_word(t, f"jury.criterion.{c}", str(c)) for c in value)
     if name == "area":  # a challenge area of the form
         return _word(t, f"challenge.{value}", str(value))
     if name == "areas" and isinstance(value, list):

@@ -181,6 +181,8 @@ class Call(Base):
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    #: The day the jurors' scores are due (``workflow.services.jury``); None: not set.
+    review_deadline: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -319,3 +321,48 @@ class UploadedFile(Base):
     uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
     #: When a newer upload replaced this one (None: the current file).
     replaced_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class JuryAssignment(Base):
+    """One application given to one juror for review (the ``assignment`` machine):
+    assigned, then scored or declined (with the juror's reason)."""
+
+    __tablename__ = "jury_assignments"
+    __table_args__ = (UniqueConstraint("application_id", "juror_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    juror_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    assigned_at: Mapped[datetime]
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    declined_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    scored_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: "admit" or "not_admit" once scored; "" before.
+    recommendation: Mapped[str] = mapped_column(String(16), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    application: Mapped[Application] = relationship()
+    juror: Mapped[User] = relationship(foreign_keys=[juror_id])
+    scores: Mapped[list[JuryScore]] = relationship(
+        back_populates="assignment", order_by="JuryScore.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class JuryScore(Base):
+    """A juror's score (1-5) of one criterion of ``[jury] criteria``, with a comment."""
+
+    __tablename__ = "jury_scores"
+    __table_args__ = (UniqueConstraint("assignment_id", "criterion"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("jury_assignments.id"), index=True)
+    criterion: Mapped[str] = mapped_column(String(60))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    assignment: Mapped[JuryAssignment] = relationship(back_populates="scores")

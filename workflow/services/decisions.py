@@ -16,6 +16,8 @@ from workflow.models import Application
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
 from workflow.services import memberships  # noqa: F401 (registers the membership effects)
+from workflow.services.common import audit
+from workflow.services.jury import recommendation_note
 from workflow.states import ApplicationState as A
 
 #: The destinations that are the decision on an application (stamped ``decided_at``).
@@ -48,7 +50,26 @@ def decide(
     apps.transition(
         session, settings, actor, app, trigger, now=now, comment=comment, version=version
     )
+    if step.dest in (A.ADMITTED, A.NOT_ADMITTED):
+        _record_jury(session, actor, app, trigger, now)
     return app
+
+
+def _record_jury(
+    session: Session, actor: Actor, app: Application, trigger: str, now: datetime
+) -> None:
+    """The decision records the jury's recommendation beside it in the audit log."""
+    note = recommendation_note(session, app)
+    if note:
+        audit(
+            session,
+            actor,
+            subject_type="application",
+            subject_id=app.id,
+            action="jury_recommendation",
+            now=now,
+            comment=f"{trigger}; {note}",
+        )
 
 
 def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) -> Step:
