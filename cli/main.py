@@ -16,6 +16,7 @@ from cli import (
     members,
     network,
     outbox,
+    questionnaires,
     secret,
     serve,
     sweep,
@@ -108,6 +109,7 @@ app.add_typer(calls.app, name="call")
 app.add_typer(applications.app, name="app")
 app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
+app.add_typer(questionnaires.app, name="questionnaire")
 app.add_typer(calendar.app, name="calendar")
 
 app.add_typer(outbox.app, name="outbox")

@@ -11,6 +11,7 @@ by limits); :func:`problems` says what stands between an answer set and submissi
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -196,7 +197,7 @@ def problems(questionnaire: Questionnaire, answers: dict[str, Any]) -> list[Prob
     return found
 
 
-def clean(questionnaire: Questionnaire, given: dict[str, object]) -> dict[str, Any]:
+def clean(questionnaire: Questionnaire, given: Mapping[str, object]) -> dict[str, Any]:
     """Answers as stored: known keys only; numbers as numbers when they read as one (a
     draft keeps what does not, to be fixed before submission); yes/no as booleans."""
     answers: dict[str, Any] = {}

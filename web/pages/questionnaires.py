@@ -28,8 +28,9 @@ from workflow.states import Role
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
-def _page(request: Request, who: Viewer, report_id: int, template: str, number: int = 0
-          ) -> Response:  # fmt: skip
+def _page(
+    request: Request, who: Viewer, report_id: int, template: str, number: int = 0
+) -> Response:
     portal = portal_of(request)
     actor = actor_of(who)
     with portal.unit() as session:
@@ -49,12 +50,15 @@ def _page(request: Request, who: Viewer, report_id: int, template: str, number: 
             answers = {**dict(report.answers or {}), **kept}
         files = qr.files_of(session, report_id)
         by_id = {f.id: f for f in qr.files_of(session, report_id, current=False)}
-        problems = {p.question.key: p.why for p in qn.problems(
-            questionnaire, qr._answers_with_files(session, report))}  # fmt: skip
+        problems = {
+            p.question.key: p.why
+            for p in qn.problems(questionnaire, qr._answers_with_files(session, report))
+        }
         reviewing = (
-            actor.role in (Role.INSTITUTE, Role.ADMIN) and report.state == "submitted"
+            actor.role in (Role.INSTITUTE, Role.ADMIN)
+            and report.state == "submitted"
             and not number
-        )  # fmt: skip
+        )
         context = {
             "report": report,
             "q": questionnaire,
@@ -65,8 +69,9 @@ def _page(request: Request, who: Viewer, report_id: int, template: str, number: 
             "problems": problems if writable else {},
             "writable": writable and not number,
             "reviewing": reviewing and actor.role == Role.INSTITUTE,
-            "comments": (shown.comments if shown is not None
-                         else qr.returned_comments(session, report)),
+            "comments": (
+                shown.comments if shown is not None else qr.returned_comments(session, report)
+            ),
             "versions": versions,
             "shown": shown,
             "lang": viewer(request).lang,
@@ -77,14 +82,16 @@ def _page(request: Request, who: Viewer, report_id: int, template: str, number: 
 
 
 @router.get("/reports/{report_id}/questionnaire")
-def questionnaire_page(request: Request, report_id: Id, who: Viewer = Depends(signed_in),
-                       version: int = 0) -> Response:  # fmt: skip
+def questionnaire_page(
+    request: Request, report_id: Id, who: Viewer = Depends(signed_in), version: int = 0
+) -> Response:
     return _page(request, who, report_id, "reports/questionnaire.html", version)
 
 
 @router.get("/reports/{report_id}/print")
-def printable(request: Request, report_id: Id, who: Viewer = Depends(signed_in),
-              version: int = 0) -> Response:  # fmt: skip
+def printable(
+    request: Request, report_id: Id, who: Viewer = Depends(signed_in), version: int = 0
+) -> Response:
     return _page(request, who, report_id, "reports/print.html", version)
 
 
@@ -115,8 +122,9 @@ def save_questionnaire(
             questionnaire = qr.questionnaire_of(report)
             if questionnaire is None:
                 raise qr.NoQuestionnaire(report_id)
-            qr.save_draft(session, actor, report_id, _answers_of(form, questionnaire),
-                          now=portal.now())  # fmt: skip
+            qr.save_draft(
+                session, actor, report_id, _answers_of(form, questionnaire), now=portal.now()
+            )
         if form.get("submit") == "yes":
             with portal.unit() as session:
                 qr.submit_answers(session, portal.settings, actor, report_id, now=portal.now())
@@ -141,9 +149,17 @@ def attach_file(
         if isinstance(upload, UploadFile):
             data, filename = read_upload(upload, portal.settings)
         with portal.unit() as session:
-            qr.store_file(session, portal.settings, actor_of(who), report_id,
-                          question=str(form.get("question") or ""), filename=filename,
-                          data=data, folder=portal.uploads, now=portal.now())  # fmt: skip
+            qr.store_file(
+                session,
+                portal.settings,
+                actor_of(who),
+                report_id,
+                question=str(form.get("question") or ""),
+                filename=filename,
+                data=data,
+                folder=portal.uploads,
+                now=portal.now(),
+            )
     except WorkflowError as exc:
         return flash.back(request, back, error=said(request, exc))
     return RedirectResponse(f"{back}?done=quest_attached", status_code=303)
@@ -168,8 +184,9 @@ def remove_file(
 
 
 @router.get("/reports/{report_id}/files/{file_id}")
-def download_file(request: Request, report_id: Id, file_id: Id,
-                  who: Viewer = Depends(signed_in)) -> Response:  # fmt: skip
+def download_file(
+    request: Request, report_id: Id, file_id: Id, who: Viewer = Depends(signed_in)
+) -> Response:
     portal = portal_of(request)
     with portal.unit() as session:
         path, record = qr.file_path(session, actor_of(who), report_id, file_id, portal.uploads)
@@ -197,9 +214,16 @@ def review_questionnaire(
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
         with portal.unit() as session:
-            qr.review_answers(session, portal.settings, actor_of(who), report_id, trigger,
-                              now=portal.now(), comments=comments,
-                              comment=str(form.get("comment") or ""))  # fmt: skip
+            qr.review_answers(
+                session,
+                portal.settings,
+                actor_of(who),
+                report_id,
+                trigger,
+                now=portal.now(),
+                comments=comments,
+                comment=str(form.get("comment") or ""),
+            )
     except WorkflowError as exc:
         return flash.back(request, back, error=said(request, exc), values=values)
     return RedirectResponse(f"{back}?done=report_{trigger}", status_code=303)

@@ -17,6 +17,7 @@ import hashlib
 import io
 import secrets
 import zipfile
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -125,7 +126,7 @@ def save_draft(
     session: Session,
     actor: Actor,
     report_id: int,
-    answers: dict[str, object],
+    answers: Mapping[str, object],
     *,
     now: datetime,
 ) -> Report:
@@ -141,8 +142,7 @@ def save_draft(
     merged.update(qn.clean(questionnaire, answers))
     report.answers = merged
     flush(session, "report", report.id)
-    audit(session, actor, subject_type="report", subject_id=report.id, action="save_draft",
-          now=now)  # fmt: skip
+    audit(session, actor, subject_type="report", subject_id=report.id, action="save_draft", now=now)
     return report
 
 
@@ -182,8 +182,16 @@ def submit_answers(
     report.questionnaire = questionnaire.version
     report.submitted_at = now
     report.late = not on_or_before(now, report.due_on, timezone_of(membership))
-    fire(session, REPORT, report, "submit", actor, now=now, version=version,
-         comment="late" if report.late else "")  # fmt: skip
+    fire(
+        session,
+        REPORT,
+        report,
+        "submit",
+        actor,
+        now=now,
+        version=version,
+        comment="late" if report.late else "",
+    )
     number = len(versions_of(session, report.id)) + 1
     files = {k: v for k, v in answers.items() if isinstance(v, list)}
     session.add(
@@ -226,8 +234,9 @@ def review_answers(
     if not overall and kept:
         titles = {s.key: s.title("en") for s in questionnaire.sections}
         overall = "; ".join(f"{titles[k]}: {v}" for k, v in kept.items())
-    report = report_service.review_report(session, settings, actor, report_id, trigger, now=now,
-                                          comment=overall, version=version)  # fmt: skip
+    report = report_service.review_report(
+        session, settings, actor, report_id, trigger, now=now, comment=overall, version=version
+    )
     latest = latest_version(session, report.id)
     if latest is not None:
         latest.comments = kept
@@ -344,13 +353,21 @@ def store_file(
     )
     session.add(record)
     flush(session, "report", report.id)
-    audit(session, actor, subject_type="report", subject_id=report.id, action="attach_file",
-          now=now, comment=record.filename)  # fmt: skip
+    audit(
+        session,
+        actor,
+        subject_type="report",
+        subject_id=report.id,
+        action="attach_file",
+        now=now,
+        comment=record.filename,
+    )
     return record
 
 
-def remove_file(session: Session, actor: Actor, report_id: int, file_id: int, *,
-                now: datetime) -> None:  # fmt: skip
+def remove_file(
+    session: Session, actor: Actor, report_id: int, file_id: int, *, now: datetime
+) -> None:
     """Take a file off the draft (kept on disk: a submitted version may name it)."""
     report = report_service._load_report(session, actor, report_id)
     _check_writable(actor, report)
@@ -358,8 +375,15 @@ def remove_file(session: Session, actor: Actor, report_id: int, file_id: int, *,
     if record is None or record.report_id != report.id or record.removed_at is not None:
         raise NotFound("report file", file_id)
     record.removed_at = now
-    audit(session, actor, subject_type="report", subject_id=report.id, action="remove_file",
-          now=now, comment=record.filename)  # fmt: skip
+    audit(
+        session,
+        actor,
+        subject_type="report",
+        subject_id=report.id,
+        action="remove_file",
+        now=now,
+        comment=record.filename,
+    )
 
 
 def file_path(
@@ -380,9 +404,7 @@ def file_path(
 
 def cycle_reports(session: Session, actor: Actor, due_on: date) -> list[Report]:
     require_role(actor, Role.INSTITUTE, Role.ADMIN, doing="see a report cycle")
-    return list(
-        session.scalars(select(Report).where(Report.due_on == due_on).order_by(Report.id))
-    )
+    return list(session.scalars(select(Report).where(Report.due_on == due_on).order_by(Report.id)))
 
 
 def _shown(question: qn.Question, value: object, lang: str) -> str:
@@ -406,8 +428,18 @@ def cycle_csv(session: Session, actor: Actor, due_on: date, *, lang: str = "en")
     questions = [q for _, q in questionnaire.questions] if questionnaire else []
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["report", "city", "country", "state", "submitted", "late",
-                     "questionnaire", *[q.key for q in questions]])  # fmt: skip
+    writer.writerow(
+        [
+            "report",
+            "city",
+            "country",
+            "state",
+            "submitted",
+            "late",
+            "questionnaire",
+            *[q.key for q in questions],
+        ]
+    )
     for report in reports:
         latest = latest_version(session, report.id)
         answers: dict[str, Any] = {}
