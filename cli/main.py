@@ -17,6 +17,7 @@ from cli import (
     members,
     network,
     outbox,
+    questionnaires,
     secret,
     serve,
     sweep,
@@ -109,6 +110,7 @@ app.add_typer(calls.app, name="call")
 app.add_typer(applications.app, name="app")
 app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
+app.add_typer(questionnaires.app, name="questionnaire")
 app.add_typer(calendar.app, name="calendar")
 app.add_typer(jury.app, name="jury")
 

@@ -26,6 +26,9 @@ RUNTIME: dict[str, tuple[str, ...]] = {
     # web/pages/admin_audit.py and admin_preview.py: a filter or day not understood.
     "audit": ("bad_filter",),
     "preview": ("bad_date",),
+    # workflow.questionnaires.Problem.why; ReportVersion.outcome ('' is pending).
+    "quest.problem": ("missing", "too_long", "not_number", "not_option"),
+    "quest.outcome": ("accepted", "returned", "pending"),
     # web/templates/admin/preview.html: the sweep's kinds of change and the mail occasions
     # (notifications/table.py; the outbox's lists name them too).
     "preview.change": ("calls_created", "applications_expired", "reports_created",
@@ -46,6 +49,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              "user_saved", "user_deactivated", "user_reactivated", "country_saved",
              "city_created", "city_saved", "member_remove", "member_reinstate",
              "member_withdraw", "outbox_retried", "outbox_discarded",
+             # web/pages/questionnaires.py
+             "quest_saved", "quest_attached", "quest_removed",
              # web/pages/calendar.py
              "calendar_renewed"),
     # web/feeds.py: an event's words, by workflow.feeds.EntryKind.
@@ -137,6 +142,10 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.too_large", "invalid_input.not_valid", "invalid_input.upload_empty",
         "invalid_input.upload_too_large", "invalid_input.upload_not_pdf",
         "invalid_input.signed_form_missing",
+        # workflow/services/questionnaire_reports.py
+        "invalid_input.no_questionnaire", "invalid_input.answers_incomplete",
+        "invalid_input.answers_locked", "invalid_input.report_file_type",
+        "invalid_input.unknown_question",
         # workflow/services (applications, submissions, reports, common), web/actions.py
         "invalid_input.form_not_ready", "invalid_input.endorsement_missing",
         "invalid_input.summary_missing", "invalid_input.reports_closed",

@@ -75,6 +75,11 @@ def _show(name: str, value: object, kind: str, t: Translate, lang: str) -> str:
         return country_words(value, lang)
     if name == "role":
         return _word(t, f"role.{value}", str(value))
+    if name == "questions" and isinstance(value, list):
+        # questionnaire questions, each by its titles {lang: title} (workflow.questionnaires)
+        return "; ".join(
+            str(q.get(lang) or q.get("en", "")) if isinstance(q, dict) else str(q) for q in value
+        )
     if name == "roles" and isinstance(value, list):
         return ", ".join(_word(t, f"role.{r}", str(r)) for r in value)
     if name == "action":

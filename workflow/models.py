@@ -266,10 +266,57 @@ class Report(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
+    #: The questionnaire version it is answered in (None: an old report with a summary).
+    questionnaire: Mapped[str | None] = mapped_column(String(32), default=None)
+    #: The answers being written, one JSON value per question key (the draft).
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     membership: Mapped[Membership] = relationship(lazy="joined", innerjoin=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ReportVersion(Base):
+    """One submitted version of a questionnaire report, kept as it was sent, with the
+    Institute's comments per section and its outcome (accepted, returned, or none yet)."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("report_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    questionnaire: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: {question key: [file id, ...]} of the files attached when it was sent.
+    files: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    submitted_at: Mapped[datetime]
+    submitted_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: {section key: comment} written by the Institute when it reviewed this version.
+    comments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ReportFile(Base):
+    """A supporting document of a questionnaire report, kept under the uploads folder."""
+
+    __tablename__ = "report_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), index=True)
+    question: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: When it was removed from the draft (kept: a submitted version may name it).
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuditEvent(Base):
