@@ -99,9 +99,9 @@ def test_fill_refuse_return_resubmit_accept_and_the_cycle_csv(world: World) -> N
         ("plans", "missing"),
     }
     assert refused.value.reason == "invalid_input.answers_incomplete"
-    assert {"en": "Your plans for the next two years"}.items() <= refused.value.params["questions"][
-        -1
-    ].items()
+    questions = refused.value.params["questions"]
+    assert isinstance(questions, list)
+    assert {"en": "Your plans for the next two years"}.items() <= questions[-1].items()
 
     # A supporting file is checked by its content, not its name.
     folder = uploads_folder(world.settings)
