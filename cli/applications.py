@@ -17,6 +17,7 @@ from cli.output import (
     show,
     table,
 )
+from cli.registry import summary
 from config.paths import uploads_folder
 from workflow import views
 from workflow.db import transaction
@@ -25,9 +26,7 @@ from workflow.services import applications as apps
 from workflow.services import decisions, submissions
 from workflow.uploads import store_signed_form
 
-app = typer.Typer(
-    help="Applications: draft, submit, endorse, decide, list, show.", no_args_is_help=True
-)
+app = typer.Typer(help=summary("app"), no_args_is_help=True)
 
 CommentOption = Annotated[str, typer.Option("--comment", "-m", help="Why (the city reads it).")]
 VersionOption = Annotated[

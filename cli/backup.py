@@ -14,7 +14,7 @@ from workflow import archive
 from workflow.backup import backup as write_backup
 from workflow.restore import restore as restore_backup
 
-app = typer.Typer(help="Back up and restore the database, the uploads and the configuration.")
+app = typer.Typer()
 
 
 @app.command("backup")

@@ -11,16 +11,14 @@ import typer
 from sqlalchemy.orm import Session
 
 from cli.context import JsonOption, clear_errors, cli_state, console, emit_json, fail
+from cli.registry import summary
 from web import feeds
 from web.sessions import SecretKeyError
 from workflow.db import transaction
 from workflow.models import User
 from workflow.services.users import user_by_email
 
-app = typer.Typer(
-    help="Calendar feeds (iCalendar): a user's secret feed address, renew it, print the feed.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=summary("calendar"), no_args_is_help=True)
 UserOption = Annotated[
     str, typer.Option("--user", help="The user's email address (`gnlc user list`).")
 ]

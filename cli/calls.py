@@ -9,13 +9,12 @@ import typer
 
 from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
 from cli.output import AsOption, call_dict, resolve_actor, show, table
+from cli.registry import summary
 from workflow.db import transaction
 from workflow.models import Call
 from workflow.services import calls as call_service
 
-app = typer.Typer(
-    help="Calls for applications: list, create, extend, cancel.", no_args_is_help=True
-)
+app = typer.Typer(help=summary("call"), no_args_is_help=True)
 
 
 def _day(value: str | None, option: str) -> date | None:

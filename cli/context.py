@@ -12,18 +12,20 @@ from datetime import UTC, datetime
 from functools import cached_property
 from inspect import Parameter, signature
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
-from alembic.util.exc import CommandError as AlembicCommandError
 from rich.console import Console
 from rich.markup import escape
 from sqlalchemy import Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
-from typer.core import TyperArgument, TyperCommand, TyperGroup
+from typer.core import TyperCommand
 
+from cli.options import JsonOption as JsonOption
+from cli.options import NowOption as NowOption
+from cli.options import PlainGroup, PlainUsage
 from config import Settings, SettingsError, load_settings
 from config.clock import parse_moment
 from workflow.db import ensure_schema, make_engine, retried, session_factory
@@ -32,18 +34,6 @@ from workflow.faults import database_problem
 
 console = Console()
 err_console = Console(stderr=True)
-
-NowOption = Annotated[
-    str | None,
-    typer.Option(
-        "--now",
-        help="Act as if it were this moment: 2027-03-05, 2027-03-05T10:00 or with a zone "
-        "(+02:00). A date alone means 12:00 UTC that day, as in run_scheduler.py. "
-        "Default: the real clock.",
-        show_default=False,
-    ),
-]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def parse_now(value: str | None) -> datetime:
@@ -77,6 +67,9 @@ class CliState:
 
     @cached_property
     def engine(self) -> Engine:
+        from notifications import wiring
+
+        wiring.install()  # every command's events write the outbox (and the scheduler's)
         url = self.settings.database.url
         with database_faults(url):
             file = sqlite_file(url)
@@ -194,43 +187,6 @@ def _with_now(work: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def _plain(params: list[Any]) -> list[Any]:
-    """Arguments named in capitals; on/off flags (``--json``, ``--help``) without a value."""
-    for param in params:
-        if isinstance(param, TyperArgument) and param.metavar is None and param.name:
-            param.metavar = param.name.upper()
-        elif getattr(param, "is_flag", False) and param.metavar is None:
-            param.metavar = ""
-    return params
-
-
-class PlainUsage(TyperCommand):
-    """Help that reads as a command line: ``gnlc app submit [OPTIONS] APPLICATION_ID``
-    (not ``{application_id}``), and an on/off flag shows no ``<bool>`` value, because it
-    takes none."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _plain(super().get_params(ctx))
-
-    def collect_usage_pieces(self, ctx: Any) -> list[str]:
-        pieces = [self.options_metavar] if self.options_metavar else []
-        for param in self.get_params(ctx):
-            if isinstance(param, TyperArgument):
-                name = param.metavar or (param.name or "").upper()
-                name = name if param.required else f"[{name}]"
-                pieces.append(name + ("..." if param.nargs != 1 else ""))
-            else:
-                pieces.extend(param.get_usage_pieces(ctx))
-        return pieces
-
-
-class PlainGroup(TyperGroup):
-    """A group's own flags (``gnlc --json``) without ``<bool>`` either."""
-
-    def get_params(self, ctx: Any) -> list[Any]:
-        return _plain(super().get_params(ctx))
-
-
 def plain_usage(group: typer.Typer) -> None:
     """Every command of ``group`` (and its subgroups) prints :class:`PlainUsage` help."""
     if not isinstance(group.info.cls, type):  # typer's default placeholder
@@ -254,13 +210,22 @@ def _busy_is_one_line(work: F) -> F:
     return run  # type: ignore[return-value]
 
 
+def _faults() -> tuple[type[BaseException], ...]:
+    """The exceptions an operator's database fault arrives as. Alembic's is one of them
+    only once Alembic was imported (it can't be raised before): a read command never
+    imports Alembic."""
+    alembic = sys.modules.get("alembic.util.exc")
+    extra = (alembic.CommandError,) if alembic is not None else ()
+    return (SQLAlchemyError, OSError, ImportError, *extra)
+
+
 @contextmanager
 def database_faults(url: str) -> Iterator[None]:
     """A database fault an operator can fix (bad URL, missing database, server down,
     read-only SQLite file or folder) becomes one line and exit code 1, not a traceback."""
     try:
         yield
-    except (SQLAlchemyError, OSError, ImportError, AlembicCommandError) as exc:
+    except _faults() as exc:
         problem = database_problem(exc, url)
         if problem is None:
             raise
@@ -275,7 +240,7 @@ def operator_faults(work: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return work(*args, **kwargs)
-        except (SQLAlchemyError, OSError, ImportError, AlembicCommandError) as exc:
+        except _faults() as exc:
             state = cli_state()
             # Settings that were never loaded cannot have led to a database fault.
             loaded = "settings" in state.__dict__ or state._settings is not None

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
 from cli.output import AsOption, count, resolve_actor, show, table
+from cli.registry import summary
 from workflow import member_views
 from workflow.db import transaction
 from workflow.models import Country, User
@@ -19,14 +20,10 @@ from workflow.services import directory
 from workflow.services import imports as import_service
 from workflow.services import users as user_service
 
-imports = typer.Typer(
-    help="Import countries, cities and existing members from CSV files "
-    "(all or nothing: one bad row imports nothing and names the line).",
-    no_args_is_help=True,
-)
-countries = typer.Typer(help="Countries and their National Commissions.", no_args_is_help=True)
-cities = typer.Typer(help="Cities.", no_args_is_help=True)
-users = typer.Typer(help="People who sign in, with a role and a scope.", no_args_is_help=True)
+imports = typer.Typer(help=summary("import"), no_args_is_help=True)
+countries = typer.Typer(help=summary("country"), no_args_is_help=True)
+cities = typer.Typer(help=summary("city"), no_args_is_help=True)
+users = typer.Typer(help=summary("user"), no_args_is_help=True)
 
 #: What an import counts, singular and plural.
 NOUNS = {

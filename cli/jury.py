@@ -16,13 +16,11 @@ import typer
 
 from cli.context import JsonOption, NowOption, clear_errors, cli_state, console, fail
 from cli.output import AsOption, resolve_actor, show, table
+from cli.registry import summary
 from workflow.db import transaction
 from workflow.services import jury
 
-app = typer.Typer(
-    help="The expert jury: assign jurors, score, decline, see the scores and the ranking.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=summary("jury"), no_args_is_help=True)
 CsvOption = Annotated[bool, typer.Option("--csv", help="Print CSV (for a spreadsheet).")]
 
 

@@ -1,40 +1,74 @@
-"""The ``gnlc`` command: registers every command group; ``gnlc --help`` lists them."""
+"""The ``gnlc`` command. ``gnlc --help`` lists every command from :mod:`cli.registry`
+without importing one; a command's module is imported when it runs or shows its help."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from typing import Annotated, Any
 
 import typer
+import typer.main
+from typer import _click as click  # Typer (0.29) brings its own click
+from typer.core import TyperCommand
 
-from cli import (
-    applications,
-    backup,
-    calendar,
-    calls,
-    directory,
-    doctor,
-    jury,
-    members,
-    network,
-    outbox,
-    questionnaires,
-    secret,
-    serve,
-    sweep,
-)
-from cli.context import (
-    JsonOption,
-    accept_now,
-    cli_state,
-    console,
-    plain_usage,
-    reset_state,
-    retrying,
-    sqlite_file,
-)
-from notifications import wiring
-from workflow.db import is_current, upgrade
-from workflow.machines import WORKFLOWS
+from cli.options import JsonOption, PlainGroup
+from cli.registry import ENTRIES, Entry
+
+
+def _prepare(group: typer.Typer, entry: Entry) -> None:
+    """What every command gets, whoever registered it: ``--now``, plain usage lines,
+    and (for the ones that change records) a retry when the database lost a race."""
+    from cli.context import accept_now, plain_usage, retrying
+
+    if entry.retried:
+        retrying(group)
+    accept_now(group)
+    plain_usage(group)
+
+
+def load(name: str) -> click.Command:
+    """The click command of ``gnlc NAME``: its module imported and prepared."""
+    entry = ENTRIES[name]
+    group: typer.Typer = getattr(importlib.import_module(entry.module), entry.attribute)
+    if not getattr(group, "_gnlc_prepared", False):
+        _prepare(group, entry)
+        group._gnlc_prepared = True  # type: ignore[attr-defined]  # modules hold several
+    if entry.command is None:
+        return typer.main.get_group(group)
+    commands = typer.main.get_group(group).commands
+    return commands[entry.command]
+
+
+class _Unloaded(TyperCommand):
+    """A name of the listing whose module is not imported yet."""
+
+
+class LazyGroup(PlainGroup):
+    """``gnlc``: the registry's commands, each imported when it is asked for. Listing
+    them (``gnlc --help``, a typo's suggestion) uses the registry and imports nothing."""
+
+    _listing = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, entry in ENTRIES.items():
+            self.commands.setdefault(
+                name, _Unloaded(name, help=entry.summary, short_help=entry.summary)
+            )
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        command = super().get_command(ctx, cmd_name)
+        if isinstance(command, _Unloaded) and not self._listing:
+            command = self.commands[cmd_name] = load(cmd_name)
+        return command
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="gnlc",
@@ -42,8 +76,8 @@ app = typer.Typer(
     "members, progress reports and their emails.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=LazyGroup,
 )
-db = typer.Typer(help="The database: create or upgrade the schema.", no_args_is_help=True)
 
 
 @app.callback()
@@ -57,71 +91,9 @@ def main(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    wiring.install()  # every command's events write the outbox (and serve's scheduler)
+    from cli.context import reset_state
+
+    # The outbox is wired (``notifications.wiring.install``) when a command first opens
+    # the database: every command's events write the outbox, and so does the scheduler.
     state = reset_state(now_override=now, json=as_json)
     ctx.call_on_close(state.close)
-
-
-@db.command("upgrade")
-def db_upgrade() -> None:
-    """Create the database or bring it to the newest schema (Alembic)."""
-    url = cli_state().settings.database.url
-    file = sqlite_file(url)
-    new = file is not None and not file.exists()
-    upgrade(url)
-    if new:
-        console.print(f"Created a new database: {file}", highlight=False, soft_wrap=True)
-    console.print(f"Database is current: {_safe(url)}")
-
-
-@db.command("status")
-def db_status() -> None:
-    """Say whether the database schema is current."""
-    url = cli_state().settings.database.url
-    current = is_current(url)
-    console.print(f"{_safe(url)}: {'current' if current else 'needs `gnlc db upgrade`'}")
-    if not current:
-        raise typer.Exit(1)
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(url).render_as_string(hide_password=True)
-
-
-@app.command("diagram")
-def diagram(
-    workflow: Annotated[str, typer.Argument(help="application, membership or report")],
-) -> None:
-    """Print a workflow's state diagram (Mermaid), straight from its table."""
-    if workflow not in WORKFLOWS:
-        console.print(f"[red]error:[/red] say one of {', '.join(WORKFLOWS)}.")
-        raise typer.Exit(1)
-    print(WORKFLOWS[workflow].to_mermaid())
-
-
-app.add_typer(db, name="db")
-app.add_typer(directory.imports, name="import")
-app.add_typer(directory.countries, name="country")
-app.add_typer(directory.cities, name="city")
-app.add_typer(directory.users, name="user")
-app.add_typer(calls.app, name="call")
-app.add_typer(applications.app, name="app")
-app.add_typer(members.members, name="member")
-app.add_typer(members.reports, name="report")
-app.add_typer(questionnaires.app, name="questionnaire")
-app.add_typer(calendar.app, name="calendar")
-app.add_typer(jury.app, name="jury")
-
-app.add_typer(outbox.app, name="outbox")
-# The groups that change records; the long-running commands below handle their own.
-retrying(app)
-for group in (sweep.app, serve.app):  # top-level commands: gnlc sweep, scheduler, serve
-    app.registered_commands.extend(group.registered_commands)
-app.registered_commands.extend(secret.app.registered_commands)  # gnlc secret
-app.registered_commands.extend(doctor.app.registered_commands)  # gnlc doctor
-app.registered_commands.extend(network.app.registered_commands)  # gnlc directory, stats
-app.registered_commands.extend(backup.app.registered_commands)  # gnlc backup, restore
-accept_now(app)  # last: every command takes --now, whoever registered it
-plain_usage(app)

@@ -19,6 +19,7 @@ from cli.output import (
     show,
     table,
 )
+from cli.registry import summary
 from workflow import member_views
 from workflow.calendar import local_date
 from workflow.db import transaction
@@ -28,12 +29,8 @@ from workflow.models import Membership
 from workflow.services import directory, memberships
 from workflow.services import reports as report_service
 
-members = typer.Typer(
-    help="Members: list, due dates and history, remove, reinstate, withdraw.", no_args_is_help=True
-)
-reports = typer.Typer(
-    help="Progress reports: list, show, submit, accept, return.", no_args_is_help=True
-)
+members = typer.Typer(help=summary("member"), no_args_is_help=True)
+reports = typer.Typer(help=summary("report"), no_args_is_help=True)
 CommentOption = Annotated[str, typer.Option("--comment", "-m", help="Why.")]
 VersionOption = Annotated[int | None, typer.Option("--version")]
 

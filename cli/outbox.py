@@ -17,15 +17,13 @@ from cli.context import (
     fail,
 )
 from cli.output import table
+from cli.registry import summary
 from notifications import dispatcher, operator
 from notifications.models import OutboxMessage
 from notifications.outbox import Status
 from workflow.db import transaction
 
-app = typer.Typer(
-    help="The email outbox: list, show, retry or discard messages; send what is due.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=summary("outbox"), no_args_is_help=True)
 IdArgument = Annotated[str, typer.Argument(help="The message's number or its Message-ID.")]
 
 

@@ -12,6 +12,7 @@ import typer
 
 from cli.context import JsonOption, NowOption, clear_errors, cli_state, console
 from cli.output import AsOption, resolve_actor, show, table
+from cli.registry import summary
 from config.paths import uploads_folder
 from workflow import questionnaires as qn
 from workflow.db import transaction
@@ -20,11 +21,7 @@ from workflow.models import Report
 from workflow.services import questionnaire_reports as qr
 from workflow.services import reports as report_service
 
-app = typer.Typer(
-    help="Questionnaire reports: show, answers, answer, attach, submit, review, versions, "
-    "cycles, cycle-csv.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help=summary("questionnaire"), no_args_is_help=True)
 PairsOption = Annotated[
     list[str] | None,
     typer.Option("--set", "-s", help="QUESTION=ANSWER (repeat); an empty answer removes it."),

@@ -22,7 +22,7 @@ from cli.output import table
 from workflow.scheduler import beat, run_once, run_until_stopped, sweep_detail
 from workflow.sweep import SweepReport, sweep
 
-app = typer.Typer(help="The scheduler's sweep and the scheduler process.")
+app = typer.Typer()
 
 
 def _show(report: SweepReport, as_json: bool) -> None:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from notifications import dispatcher, reminders, report_sql, sweep_mail, table
+from notifications import table
 from notifications.outbox import Owed, enqueue
 from notifications.recipients import Recipient
 from notifications.table import Parties
@@ -25,6 +25,9 @@ from workflow import events
 from workflow.events import Event, Occasion, Planned
 from workflow.models import Application, Membership, Report, User
 from workflow.reminders import report_round_groups
+
+if TYPE_CHECKING:
+    from notifications.dispatcher import DispatchResult
 
 log = logging.getLogger("gnlc.sweep")
 
@@ -100,6 +103,8 @@ class MailHandlers:
         return self._bulk(session, settings, owed, now, errors)
 
     def occasion(self, session: Session, settings: Settings, occasion: Occasion) -> list[Planned]:
+        from notifications import reminders, report_sql
+
         if occasion.name == "report_reminders":
             groups, _ = report_round_groups(session, settings, occasion.days)
             planned: list[Planned] = []
@@ -112,7 +117,9 @@ class MailHandlers:
 
     def deliver(
         self, factory: sessionmaker[Session], settings: Settings, *, now: datetime, worker: str
-    ) -> dispatcher.DispatchResult:
+    ) -> DispatchResult:
+        from notifications import dispatcher
+
         return dispatcher.dispatch(factory, settings, now=now, worker=worker)
 
     @staticmethod
@@ -123,6 +130,8 @@ class MailHandlers:
         now: datetime,
         errors: list[str],
     ) -> list[Planned]:
+        from notifications import sweep_mail
+
         return sweep_mail.enqueue(
             session,
             owed,

@@ -8,13 +8,12 @@ half-way; PostgreSQL uses row locks and the optimistic version columns.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -30,6 +29,9 @@ from tenacity import (
 )
 
 from workflow.errors import Busy
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Execution option of engines whose transactions only read: on SQLite they begin with a
@@ -140,6 +142,8 @@ def retried(work: Callable[P, R]) -> Callable[P, R]:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -162,13 +166,48 @@ def is_current(url: str) -> bool:
     return current == heads
 
 
+_REVISION = re.compile(r"^(down_)?revision(?:: [^=]+)? = (?:\"([^\"]*)\"|'([^']*)'|None)", re.M)
+
+
+def migration_heads() -> set[str]:
+    """The newest revisions of ``migrations/versions``, read from the files' own
+    ``revision``/``down_revision`` lines without importing Alembic (which takes longer
+    than a read command is allowed). ``tests/integration/test_migrations.py`` checks it
+    against Alembic's own answer."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for down, double, single in _REVISION.findall(path.read_text(encoding="utf-8")):
+            value = double or single
+            if value:
+                (parents if down else revisions).add(value)
+    return revisions - parents
+
+
+def _stamped(engine: Engine) -> set[str] | None:
+    """The revisions the database says it is at; None when it has no version table."""
+    from sqlalchemy import inspect, text
+
+    with engine.connect() as connection:
+        if not inspect(connection).has_table("alembic_version"):
+            return None
+        return {
+            row[0] for row in connection.execute(text("SELECT version_num FROM alembic_version"))
+        }
+
+
 def ensure_schema(url: str) -> None:
     """Create or upgrade the schema when it is not current (the CLI's first use)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    if not is_current(url):
-        upgrade(url)
+    engine = create_engine(url)
+    try:
+        current = _stamped(engine)
+    finally:
+        engine.dispose()
+    if current != migration_heads():
+        upgrade(url)  # Alembic decides, and says what is wrong if it can't
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -176,4 +215,6 @@ def upgrade(url: str, revision: str = "head") -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    from alembic import command
+
     command.upgrade(alembic_config(url), revision)

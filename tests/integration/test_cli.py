@@ -119,10 +119,49 @@ def test_calls_listed_with_status_at_now(gnlc: CliRunner) -> None:
 
 
 def _leaves(command: Any, path: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], Any]]:
-    subcommands = getattr(command, "commands", None)
-    if subcommands is None:
+    import typer
+    from typer.core import TyperGroup
+
+    if not isinstance(command, TyperGroup):
         return [(path, command)]
-    return [leaf for name, sub in subcommands.items() for leaf in _leaves(sub, (*path, name))]
+    ctx = typer.Context(command)
+    return [
+        leaf
+        for name in command.list_commands(ctx)
+        for leaf in _leaves(command.get_command(ctx, name), (*path, name))
+    ]
+
+
+def test_help_lists_every_command_without_importing_one() -> None:
+    """``gnlc --help`` reads the registry (in a fresh interpreter: nothing of the domain,
+    SQLAlchemy or the portal is imported), and each summary is the command's own help."""
+    import subprocess
+    import sys
+
+    import typer.main
+    from typer.core import TyperGroup
+
+    from cli.main import load
+    from cli.registry import ENTRIES
+
+    probe = (
+        "import sys\nfrom typer.testing import CliRunner\nfrom cli.main import app\n"
+        "out = CliRunner().invoke(app, ['--help'], env={'COLUMNS': '200'}).output\n"
+        "heavy = sorted(m for m in ('sqlalchemy', 'fastapi', 'uvicorn', 'jinja2', 'workflow',"
+        " 'config', 'notifications', 'alembic', 'web') if m in sys.modules)\n"
+        "print(repr(heavy)); print(out)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    heavy, _, listing = done.stdout.partition("\n")
+    assert heavy == "[]", heavy
+    for name, entry in ENTRIES.items():
+        assert f" {name} " in listing, name
+        command = load(name)
+        own = (command.help or "").split("\n\n")[0]
+        assert " ".join(own.split()) == entry.summary, name
+    assert isinstance(typer.main.get_command(app), TyperGroup)
 
 
 def test_every_command_takes_now_and_reads_plainly() -> None:

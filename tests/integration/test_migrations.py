@@ -118,3 +118,15 @@ def test_audit_log_refuses_update_and_delete(empty_url: str) -> None:
             assert conn.execute(text("SELECT count(*) FROM audit_events")).scalar() == 2
     finally:
         engine.dispose()
+
+
+def test_the_quick_head_check_agrees_with_alembic() -> None:
+    """``workflow.db.migration_heads`` (read commands start without importing Alembic)
+    names the same head as Alembic's own script directory."""
+    from alembic.script import ScriptDirectory
+
+    from workflow.db import alembic_config, migration_heads
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert migration_heads() == set(script.get_heads())
+    assert len(migration_heads()) == 1
