@@ -43,6 +43,7 @@ $(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po | $(S
 	$(BIN)/pybabel -q compile -l $* -i $< -o $@
 
 bench: $(STAMP)
+	@command -v wrk >/dev/null 2>&1 || apt-get install -y -q wrk || { echo "benchmark 4 needs wrk: apt-get install wrk"; exit 1; }
 	$(BIN)/python -m bench
 
 bench-quick: $(STAMP)

@@ -1,4 +1,4 @@
-"""``python -m bench [--quick] [--only 1,2,3,4] [--sqlite-only]``: run the benchmarks.
+"""``python -m bench [--quick] [--only 1,2,3,4,5] [--sqlite-only]``: run the benchmarks.
 
 The full run writes ``docs/benchmarks.md``; ``--quick`` runs small sizes and only prints
 the report. A benchmark that fails is reported as failed and the others still run.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import dispatch, portal, sweep_scale, throughput
+from bench import dispatch, portal, startup, sweep_scale, throughput
 from bench.databases import Scratch, postgres_reason, postgres_version, scratch_folder
 from bench.harness import Section, say
 from bench.report import document, head
@@ -35,18 +35,19 @@ class Sizes:
     portal_rows: int
     portal_requests: int
     portal_seconds: float
+    startup_repeats: int
 
 
 FULL = Sizes(
-    400, 25, [1_000, 10_000, 100_000], [1_000, 10_000], 2, 5_000, 400, [4, 8], 10_000, 200, 40
+    400, 25, [1_000, 10_000, 100_000], [1_000, 10_000], 2, 5_000, 400, [4, 8], 10_000, 200, 40, 9
 )
-QUICK = Sizes(20, 10, [200, 1_000], [200], 1, 200, 20, [4], 300, 40, 5)
+QUICK = Sizes(20, 10, [200, 1_000], [200], 1, 200, 20, [4], 300, 40, 5, 3)
 
 
 def main(argv: list[str] | None = None) -> Section | list[Section]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes; print, do not write")
-    parser.add_argument("--only", default="1,2,3,4", help="which benchmarks, e.g. 1,3")
+    parser.add_argument("--only", default="1,2,3,4,5", help="which benchmarks, e.g. 1,3")
     parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
@@ -75,6 +76,7 @@ def main(argv: list[str] | None = None) -> Section | list[Section]:
         4: ("4. Portal", lambda: portal.run(
             scratches, members=sizes.portal_rows, applications=sizes.portal_rows, clients=20,
             requests=sizes.portal_requests, seconds=sizes.portal_seconds)),
+        5: ("5. Command-line start-up", lambda: startup.run(repeats=sizes.startup_repeats)),
     }  # fmt: skip
     sections: list[Section] = []
     try:

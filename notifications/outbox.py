@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import String, Table, func, literal
 from sqlalchemy import cast as cast_sql
@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
 from notifications.recipients import Addressing, Recipient
-from notifications.render import Rendered, render, resolved_language
 from workflow.db import dialect_insert
+
+if TYPE_CHECKING:  # rendering (Jinja, Babel) loads when a message is rendered
+    from notifications.render import Rendered
 
 
 class Status:
@@ -120,6 +122,8 @@ class Stored(Protocol):
 
 def content(row: Stored) -> Rendered:
     """The message's subject and bodies: as stored, or rendered now from its context."""
+    from notifications.render import Rendered, render
+
     if row.body_text:
         return Rendered(row.subject, row.body_text, row.body_html, row.language)
     return render(row.occasion, row.language, decode_context(row.context))
@@ -133,6 +137,8 @@ def rows_for(
     ``render_now=False`` stores the context instead of the text (the sweep's bulk
     reminders): the dispatcher renders it when it sends, in the language stored here.
     """
+    from notifications.render import render, resolved_language
+
     to = [r.address for r in owed.addressing.to]
     cc = [r.address for r in owed.addressing.cc if r.address.lower() not in {a.lower() for a in to}]
     rows = []

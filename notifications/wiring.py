@@ -24,7 +24,6 @@ from notifications.table import Parties
 from workflow import events
 from workflow.events import Event, Occasion, Planned
 from workflow.models import Application, Membership, Report, User
-from workflow.reminders import report_round_groups
 
 if TYPE_CHECKING:
     from notifications.dispatcher import DispatchResult
@@ -104,6 +103,7 @@ class MailHandlers:
 
     def occasion(self, session: Session, settings: Settings, occasion: Occasion) -> list[Planned]:
         from notifications import reminders, report_sql
+        from workflow.reminders import report_round_groups
 
         if occasion.name == "report_reminders":
             groups, _ = report_round_groups(session, settings, occasion.days)

@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -77,7 +75,14 @@ def make_engine(url: str, **options: Any) -> Engine:
 def dialect_insert(session: Session) -> Any:
     """The ``insert`` of the session's database, the one with ``on_conflict_do_nothing``
     (SQLite and PostgreSQL spell ``INSERT ... ON CONFLICT DO NOTHING`` alike)."""
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # Imported here: a command that never inserts so need not load both dialects.
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
