@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from config import Settings
 from config.paths import uploads_folder
@@ -32,7 +33,7 @@ from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
 from web.security import SessionSigner
 from web.sessions import cookie_max_age, resolve_secret_key
 from web.templating import environment, render, said
-from web.viewer import SignInRequired, session_middleware
+from web.viewer import SessionCookie, SignInRequired
 from workflow.db import make_engine, session_factory
 from workflow.errors import WorkflowError
 
@@ -76,6 +77,48 @@ def _retry_after(request: Request, exc: WorkflowError) -> dict[str, str]:
     return {}
 
 
+class SecurityHeaders:
+    """The headers every answer carries (plain ASGI, like ``web.viewer.SessionCookie``)."""
+
+    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
+        self.app = app
+        self.extra: list[tuple[bytes, bytes]] = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"),
+            (
+                b"content-security-policy",
+                b"default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                b"frame-ancestors 'none'; form-action 'self'",
+            ),
+        ]
+        if hsts:  # the public URL is https
+            self.extra.append(
+                (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+            )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Every page carries the session's CSRF token and, signed in, the user's data;
+        # every API answer is a user's data: no browser or proxy may keep a copy. The
+        # stylesheet and scripts under /static keep their caching.
+        private = not scope["path"].startswith(STATIC_PATH)
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(n, v) for n, v in self.extra if n not in present]
+                if private and b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
 def create_app(
     settings: Settings,
     factory: sessionmaker[Session] | None = None,
@@ -112,31 +155,8 @@ def create_app(
         secure_cookies=settings.web.public_url.startswith("https://"),
         reader=read_only_factory(factory),
     )
-    app.middleware("http")(session_middleware)
-
-    hsts = app.state.portal.secure_cookies  # the public URL is https
-
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            "frame-ancestors 'none'; form-action 'self'",
-        )
-        if not request.url.path.startswith(STATIC_PATH):
-            # Every page carries the session's CSRF token and, signed in, the user's data;
-            # every API answer is a user's data: no browser or proxy may keep a copy.
-            # The stylesheet and scripts under /static keep their caching.
-            response.headers.setdefault("Cache-Control", "no-store")
-        if hsts:
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
-        return response
+    app.add_middleware(SessionCookie)
+    app.add_middleware(SecurityHeaders, hsts=app.state.portal.secure_cookies)
 
     @app.exception_handler(WorkflowError)
     def refused(request: Request, exc: WorkflowError) -> Response:

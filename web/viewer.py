@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 
 from fastapi import Request
 from starlette.datastructures import FormData
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web import flash, sessions
 from web.i18n import pick_language
@@ -62,19 +63,33 @@ def new_session() -> SessionData:
     return SessionData(csrf=secrets.token_urlsafe(24))
 
 
-async def session_middleware(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    """Read the signed session (or start one) and write it back when it changed."""
-    portal = portal_of(request)
-    data = portal.signer.loads(request.cookies.get(SESSION_COOKIE))
-    fresh = data is None
-    request.state.session = data or new_session()
-    request.state.session_changed = fresh
-    response = await call_next(request)
-    if request.state.session_changed:
-        write_session(request, response, request.state.session)
-    return response
+class SessionCookie:
+    """Read the signed session (or start one) and write it back when it changed.
+
+    Plain ASGI (not ``BaseHTTPMiddleware``): every request passes here, and the
+    generic middleware's task group and body stream cost more than the work itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        portal = portal_of(request)
+        data = portal.signer.loads(request.cookies.get(SESSION_COOKIE))
+        request.state.session = data or new_session()
+        request.state.session_changed = data is None
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start" and request.state.session_changed:
+                cookie = Response()
+                write_session(request, cookie, request.state.session)
+                message["headers"] = [*message.get("headers", []), *cookie.raw_headers[-1:]]
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 def write_session(request: Request, response: Response, data: SessionData) -> None:
