@@ -151,6 +151,10 @@ def render(
         "request": request,
         "viewer": who,
         "t": t,
+        # ``_`` is the page language's translator itself: jinja2.ext.i18n's own ``_`` is a
+        # context-passing alias that calls ``gettext`` through the context again, twice
+        # the work on a list that says a few hundred words.
+        "_": t,
         "lang": who.lang,
         "languages": LANGUAGE_NAMES,
         "draw": draw,
