@@ -1,8 +1,9 @@
-"""The framework's floor for benchmark 4: ``python -m bench.floor_server BODY_FILE PORT``.
+"""The framework's floor for benchmark 4: ``python -m bench.floor_server FOLDER PORT``.
 
-A bare Starlette app that answers every GET with the same HTML body the portal served,
-under the same uvicorn settings as the portal (:func:`web.serving.serve`: the same
-workers and HTTP protocol). What it reaches is what any page of ours could reach at most.
+A bare Starlette app that answers ``GET /NAME`` with the bytes of ``FOLDER/NAME.html``
+(the HTML body the portal served for that page), under the same uvicorn settings as the
+portal (:func:`web.serving.serve`: the same workers and HTTP protocol). What it reaches
+is what any page of ours could reach at most.
 """
 
 from __future__ import annotations
@@ -25,16 +26,16 @@ BODY_VARIABLE = "GNLC_BENCH_FLOOR_BODY"
 
 def app() -> Starlette:
     """The app factory each worker process calls."""
-    body = Path(os.environ[BODY_VARIABLE]).read_bytes()
+    bodies = {p.stem: p.read_bytes() for p in Path(os.environ[BODY_VARIABLE]).glob("*.html")}
 
     async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(body)
+        return HTMLResponse(bodies[request.path_params["name"]])
 
-    return Starlette(routes=[Route("/{path:path}", page)])
+    return Starlette(routes=[Route("/{name}", page)])
 
 
-def main(body_file: str, port: int) -> None:
-    os.environ[BODY_VARIABLE] = body_file
+def main(folder: str, port: int) -> None:
+    os.environ[BODY_VARIABLE] = folder
     settings = load_settings({}).with_overrides(
         web={
             "demo_data": False,

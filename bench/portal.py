@@ -1,31 +1,41 @@
-"""Benchmark 4: the portal's two busiest lists under 20 concurrent signed-in clients.
+"""Benchmark 4: the portal's busiest pages under 1 and 20 connections, beside the floor.
 
 The world: 10k members (each with an open report) and 10k applications submitted to
 their Commissions (50 per country). The portal runs under uvicorn in its own process
-(:mod:`bench.portal_server`); 20 httpx clients on loopback sign in and request one page
-in a loop, for a bounded number of requests or seconds, whichever comes first. Reported:
-p50 and p95 of the request latency as the clients saw it.
+(:mod:`bench.portal_server`, ``[web] workers`` processes, as ``gnlc serve``). ``wrk``, a C
+load generator that leaves the CPU to the portal, requests one page over 1 and then 20
+keep-alive connections with a signed-in session's cookie. Beside it, in the same run and
+taking turns with it, the framework's floor (:mod:`bench.floor_server`: a bare Starlette
+app under the same uvicorn settings) serves the very body the portal answered. Reported:
+wrk's rate and latency percentiles, and our rate as a share of the floor's. A second
+view keeps the closed-loop httpx clients of earlier runs (the clients' own CPU included).
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import httpx
-from sqlalchemy import insert, update
+from sqlalchemy import insert, select, update
 
 from bench.databases import Scratch
 from bench.harness import Section, Table, Target, fmt, say
 from bench.world import load_applicants, load_members
+from bench.wrk import WrkResult
+from bench.wrk import missing as wrk_missing
+from bench.wrk import run as wrk_run
 from web.security import hash_password
 from workflow.db import make_engine
 from workflow.models import Application, User
@@ -38,27 +48,10 @@ USERS = {
 PAGES = {
     "Commission queue (/applications)": ("commission", "/applications"),
     "Institute member list (/members)": ("institute", "/members"),
+    "an application's page (/applications/N)": ("commission", "/applications/{app}"),
+    "home page (/)": ("commission", "/"),
 }
-
-
-def why_slow(got: Latencies, clients: int, sqlite: bool) -> str:
-    """The cause, from what was measured: the throughput and the queue it makes."""
-    rate = len(got.seconds) / got.wall
-    return explain(rate, clients)
-
-
-def explain(rate: float, clients: int) -> str:
-    return (
-        f"the portal served {rate:.0f} requests/s: each request took about "
-        f"{2000 / rate:.0f} ms of the two cores (the clients' share included), and each of "
-        f"{clients} closed-loop clients waits behind the others (Little's law: latency is "
-        f"about {clients} / {rate:.0f} s). A p95 under 100 ms with {clients} clients needs "
-        f"more than {clients * 10} requests/s, about {2000 / (clients * 10):.0f} ms of the "
-        "two cores per request. The portal already runs two worker processes, reads in read-only "
-        "transactions and lists with narrow queries; what is left is Python work per "
-        "request (FastAPI, the session, Jinja rendering 50 rows, SQLAlchemy). Closing it: "
-        "a cheaper rendering path for the lists, or more cores"
-    )
+CONNECTIONS = (1, 20)
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -171,6 +164,49 @@ async def load(
     return Latencies(latencies, time.perf_counter() - start, len(failures))
 
 
+def _cookie(base: str, who: str) -> str:
+    async def signed() -> str:
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            await sign_in(client, who)
+            return "; ".join(f"{name}={value}" for name, value in client.cookies.items())
+
+    return asyncio.run(signed())
+
+
+def _an_application(url: str) -> int:
+    """A submitted application of the Commission's country (its page is the one shown)."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        found = conn.execute(
+            select(Application.id).where(Application.country_code == USERS["commission"][2])
+            .order_by(Application.id).limit(1)
+        ).scalar_one()  # fmt: skip
+    engine.dispose()
+    return int(found)
+
+
+@contextmanager
+def floor(folder: Path) -> Iterator[str]:
+    """The floor app serving ``folder``'s bodies, as :func:`portal` serves the portal."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "bench.floor_server", str(folder), str(port)])
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                httpx.get(f"{base}/ready", timeout=2)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the floor app did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 def run(
     scratches: list[Scratch],
     *,
@@ -184,39 +220,109 @@ def run(
         "4. Portal",
         f"{members:,} members with open reports and {applications:,} applications "
         "submitted to their Commissions (50 per country; the Commission sees its own "
-        f"country's), the portal under uvicorn in its own process, {clients} concurrent "
-        f"signed-in httpx clients on loopback, up to {requests} requests per page or "
-        f"{int(seconds)} s, whichever comes first. Latency as the client saw it.",
+        f"country's). The portal under uvicorn in its own process; `wrk` over "
+        f"{' and '.join(map(str, CONNECTIONS))} keep-alive connections for {int(seconds)} s "
+        "per measurement, with a signed-in session's cookie, taking turns with the floor: a "
+        "bare Starlette app under the same uvicorn settings serving the same body. Second "
+        f"view: {clients} closed-loop httpx clients (up to {requests} requests per page).",
     )
+    problem = wrk_missing()
+    if problem is not None:
+        section.notes.append(f"Not measured with wrk: {problem}.")
     for scratch in scratches:
         say(f"  benchmark 4 on {scratch.backend}: {members} members, {applications} applications")
         url = prepare(scratch, members, applications)
+        app_id = _an_application(url)
         table = Table(
-            ["page", "requests", "failed", "p50 ms", "p95 ms", "requests/s"], title=scratch.backend
+            ["page", "connections", "requests/s", "p50 ms", "p99 ms", "floor requests/s",
+             "floor p50 ms", "of the floor"],
+            title=f"{scratch.backend}: wrk",
+        )  # fmt: skip
+        second = Table(
+            ["page", "requests", "failed", "p50 ms", "p95 ms", "requests/s"],
+            title=f"{scratch.backend}: {clients} httpx clients (second view)",
         )
+        bodies = Path(tempfile.mkdtemp(prefix="gnlc-bench-floor-"))
         try:
             with portal(url) as base:
-                for page, (who, path) in PAGES.items():
-                    # One warm-up request: the first one fills caches of templates and SQL.
-                    asyncio.run(load(base, who, path, 1, 1, seconds))
-                    got = asyncio.run(load(base, who, path, clients, requests, seconds))
-                    p50, p95 = got.percentile(0.5), got.percentile(0.95)
-                    table.rows.append(
-                        [page, str(len(got.seconds)), str(got.failed), fmt(1000 * p50),
-                         fmt(1000 * p95),
-                         fmt(len(got.seconds) / got.wall)]
-                    )  # fmt: skip
-                    target = Target(
-                        f"{scratch.backend}: {page} p95",
-                        1000 * p95,
-                        100,
-                        " ms",
-                        at_most=True,
-                        why_missed=why_slow(got, clients, scratch.backend == "sqlite"),
-                    )
-                    section.targets.append(target)
-                    say(target.line())
+                cookies = {who: _cookie(base, who) for who in USERS}
+                paths = {page: (w, path.format(app=app_id)) for page, (w, path) in PAGES.items()}
+                for number, (who, path) in enumerate(paths.values()):
+                    body = httpx.get(base + path, headers={"Cookie": cookies[who]}, timeout=60)
+                    if body.status_code != 200:
+                        raise RuntimeError(f"{path} answered {body.status_code}")
+                    (bodies / f"p{number}.html").write_bytes(body.content)
+                with floor(bodies) as floor_base:
+                    for number, (page, (who, path)) in enumerate(paths.items()):
+                        if problem is None:
+                            _measure(section, table, scratch.backend, page, number,
+                                     base + path, f"{floor_base}/p{number}", cookies[who],
+                                     seconds)  # fmt: skip
+                        got = asyncio.run(load(base, who, path, clients, requests, seconds))
+                        second.rows.append(
+                            [page, str(len(got.seconds)), str(got.failed),
+                             fmt(1000 * got.percentile(0.5)), fmt(1000 * got.percentile(0.95)),
+                             fmt(len(got.seconds) / got.wall)]
+                        )  # fmt: skip
         finally:
             scratch.discard(url)
-        section.tables.append(table)
+            shutil.rmtree(bodies, ignore_errors=True)
+        section.tables += [table, second]
     return section
+
+
+def _measure(
+    section: Section,
+    table: Table,
+    backend: str,
+    page: str,
+    number: int,
+    ours: str,
+    bare: str,
+    cookie: str,
+    seconds: float,
+) -> None:
+    """wrk on our page and on the floor, each connection count in turn; the targets."""
+    got: dict[int, tuple[WrkResult, WrkResult]] = {}
+    for connections in CONNECTIONS:
+        wrk_run(ours, connections=connections, seconds=1, headers={"Cookie": cookie})  # warm
+        mine = wrk_run(ours, connections=connections, seconds=seconds, headers={"Cookie": cookie})
+        base = wrk_run(bare, connections=connections, seconds=seconds, headers={})
+        got[connections] = (mine, base)
+        table.rows.append(
+            [page, str(connections), fmt(mine.rate), fmt(mine.p50_ms), fmt(mine.p99_ms),
+             fmt(base.rate), fmt(base.p50_ms), f"{fmt(mine.rate / base.rate)}x"
+             + (f" ({mine.errors})" if mine.errors else "")]
+        )  # fmt: skip
+    one, many = got[1][0], got[20][0]
+    name = f"{backend}: {page}"
+    section.targets += [
+        Target(f"{name}, 1 connection p50", one.p50_ms, 2.0, " ms", at_most=True,
+               why_missed=_cpu_bound(one)),
+        Target(f"{name}, 20 / 1 connections", many.rate / one.rate, 1.7, "x",
+               why_missed=_serialised(one, many)),
+        Target(f"{name}, 20 connections p99", many.p99_ms, 100.0, " ms", at_most=True,
+               why_missed=_serialised(one, many)),
+        Target(f"{name}, of the floor (1 connection)", one.rate / got[1][1].rate, 0.1, "x",
+               why_missed=_cpu_bound(one)),
+        Target(f"{name}, of the floor (20 connections)", many.rate / got[20][1].rate, 0.1, "x",
+               why_missed=_cpu_bound(many)),
+    ]  # fmt: skip
+    for target in section.targets[-5:]:
+        say(target.line())
+
+
+def _cpu_bound(got: WrkResult) -> str:
+    return (
+        f"{fmt(1000 / got.rate)} ms of one worker per request at {got.connections} "
+        "connection(s): the page's own work (session, queries, rendering), see the "
+        "breakdown of benchmark 4 in docs/benchmarks.md"
+    )
+
+
+def _serialised(one: WrkResult, many: WrkResult) -> str:
+    return (
+        f"{fmt(one.rate)} requests/s on 1 connection and {fmt(many.rate)} on 20: two workers "
+        "on two cores should nearly double; what is left is each request's CPU and the "
+        "machine's other load"
+    )

@@ -23,7 +23,8 @@ router = APIRouter(prefix="/api/v1", responses=PROBLEMS, route_class=RetryingRou
 @router.get("/calls", response_model=list[s.CallOut], tags=["administration"])
 def list_calls(request: Request, who: Viewer = Depends(api_user)) -> list[s.CallOut]:
     portal = portal_of(request)
-    with portal.unit() as session:
+    portal.calls_ready()
+    with portal.reading() as session:
         now = portal.now()
         found = queries.calls_overview(session, portal.settings, actor_of(who), now)
         return [s.CallOut.of(c, now) for c in found]

@@ -65,6 +65,16 @@ def _address(settings: Settings, token: str, feed: CalendarFeed) -> Address:
     return Address(settings.web.public_url.rstrip("/") + PATH.format(token=token), feed.renewed_at)
 
 
+def existing(session: Session, settings: Settings, user_id: int) -> Address | None:
+    """The user's feed address if it was made and still matches the secret key; only
+    reads (a page view), else None: then :func:`address` makes it."""
+    feed = session.scalars(select(CalendarFeed).where(CalendarFeed.user_id == user_id)).first()
+    if feed is None:
+        return None
+    token = _token(settings, user_id, feed.nonce)
+    return _address(settings, token, feed) if feed.token_hash == _hash(token) else None
+
+
 def address(session: Session, settings: Settings, user_id: int, now: datetime) -> Address:
     """The user's feed address, made on first use (idempotent, safe in parallel)."""
     session.execute(

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from config import Settings
 from web.security import SessionSigner
 from workflow.db import READ_ONLY, transaction
+from workflow.services import calls
 
 Clock = Callable[[], datetime]
 
@@ -64,6 +65,16 @@ class Portal:
         session on leaving rolls it back and releases the snapshot."""
         with self.reader() as session:
             yield session
+
+    def calls_ready(self) -> None:
+        """Before a page view that shows calls: the annual calls its years need exist
+        (written once, the first time; every later view only reads)."""
+        now = self.now()
+        with self.reading() as session:
+            missing = calls.to_generate(session, self.settings, now)
+        if missing:
+            with self.unit() as session:
+                calls.ensure_shown(session, self.settings, now)
 
 
 def portal_of(request: Request) -> Portal:

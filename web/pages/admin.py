@@ -37,7 +37,8 @@ def _body(model: type[M], values: Mapping[str, str]) -> M:
 def _calls_page(request: Request, who: Viewer, done: str = "") -> Response:
     portal = portal_of(request)
     kept = flash.kept(request)  # the input of a refused form, to show again
-    with portal.unit() as session:
+    portal.calls_ready()
+    with portal.reading() as session:
         now = portal.now()
         calls = queries.calls_overview(session, portal.settings, actor_of(who), now)
         context = {
@@ -116,7 +117,8 @@ def cancel_call_page(request: Request, name: str, who: Viewer = Depends(signed_i
     """The confirmation step before a call is cancelled (it cannot be undone)."""
     portal = portal_of(request)
     kept = flash.kept(request)
-    with portal.unit() as session:
+    portal.calls_ready()
+    with portal.reading() as session:
         now = portal.now()
         queries.calls_overview(session, portal.settings, actor_of(who), now)  # who may
         found = call_service.line(call_service.by_name(session, name), now)

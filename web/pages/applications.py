@@ -80,7 +80,7 @@ def _form_page(request: Request, who: Viewer, app_id: int | None) -> Response:
     kept = flash.kept(request)
     try:
         require_role(actor, Role.CITY, doing="fill in an application")
-        with portal.unit() as session:
+        with portal.reading() as session:
             if app_id is not None:
                 app = apps.get_application(session, actor, app_id)
                 if app.state not in EDITABLE:
@@ -182,7 +182,7 @@ def application_page(
     portal = portal_of(request)
     kept = flash.kept(request)
     t = translator(who.lang)
-    with portal.unit() as session:
+    with portal.reading() as session:
         view = queries.application_view(
             session, portal.settings, actor_of(who), app_id, portal.now(), lang=who.lang
         )
@@ -269,6 +269,6 @@ def download_signed_form(
     request: Request, app_id: Id, who: Viewer = Depends(signed_in)
 ) -> Response:
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         path, name = signed_form_path(session, actor_of(who), app_id, portal.uploads)
     return FileResponse(path, media_type="application/pdf", filename=name)

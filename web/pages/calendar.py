@@ -42,7 +42,7 @@ class CalendarOut(BaseModel):
 def feed(request: Request, token: str) -> Response:
     """The feed at its secret address: iCalendar in its owner's language."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         user = feeds.owner(session, token)
         if user is None:
             raise NotFound("calendar feed", "…")
@@ -90,8 +90,8 @@ def calendar_page(request: Request, done: str = "", who: Viewer = Depends(signed
     portal = portal_of(request)
     assert who.user_id is not None
     now = portal.now()
-    with portal.unit() as session:
-        found = feeds.address(session, portal.settings, who.user_id, now)
+    found = _address(request, who.user_id)
+    with portal.reading() as session:
         entries = feed_model.entries(session, portal.settings, actor_of(who), now)
         coming = _preview(who, entries, now)
     context = {
@@ -123,6 +123,18 @@ def renew_page(
 # --- the JSON API ----------------------------------------------------------------------
 
 
+def _address(request: Request, user_id: int) -> feeds.Address:
+    """The user's feed address: read, and written only the first time (a page view must
+    not take the write lock on every visit)."""
+    portal = portal_of(request)
+    with portal.reading() as session:
+        found = feeds.existing(session, portal.settings, user_id)
+    if found is None:
+        with portal.unit() as session:
+            found = feeds.address(session, portal.settings, user_id, portal.now())
+    return found
+
+
 def _out(found: feeds.Address) -> CalendarOut:
     return CalendarOut(url=found.url, renewed_at=found.renewed_at)
 
@@ -130,10 +142,8 @@ def _out(found: feeds.Address) -> CalendarOut:
 @router.get("/api/v1/calendar", response_model=CalendarOut, responses=PROBLEMS, tags=["calendar"])
 def api_calendar(request: Request, who: Viewer = Depends(api_user)) -> CalendarOut:
     """Your calendar feed's secret address (made on first use)."""
-    portal = portal_of(request)
     assert who.user_id is not None
-    with portal.unit() as session:
-        return _out(feeds.address(session, portal.settings, who.user_id, portal.now()))
+    return _out(_address(request, who.user_id))
 
 
 @router.post("/api/v1/calendar", response_model=CalendarOut, responses=PROBLEMS, tags=["calendar"])

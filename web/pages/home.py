@@ -61,7 +61,8 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
     actor = actor_of(who)
     now = portal.now()
     context: dict[str, Any] = {"done": done}
-    with portal.unit() as session:
+    portal.calls_ready()
+    with portal.reading() as session:
         if actor.role in (Role.COMMISSION, Role.INSTITUTE):
             counts = {
                 "application": member_views.application_counts(session, actor),

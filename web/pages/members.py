@@ -37,7 +37,7 @@ def member_csv(request: Request, who: Viewer = Depends(signed_in)) -> Response:
 def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     actor = actor_of(who)
-    with portal.unit() as session:
+    with portal.reading() as session:
         row = member_views.member_row(session, portal.settings, actor, membership_id, portal.now())
         context = {
             "row": row,
@@ -72,7 +72,7 @@ def report_page(
     portal = portal_of(request)
     actor = actor_of(who)
     kept = flash.kept(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         view = queries.report_view(session, actor, report_id)
         report = view.report
         context = {

@@ -33,7 +33,7 @@ def _page(
 ) -> Response:
     portal = portal_of(request)
     actor = actor_of(who)
-    with portal.unit() as session:
+    with portal.reading() as session:
         report = report_service.get_report(session, actor, report_id)
         questionnaire = qr.questionnaire_of(report)
         if questionnaire is None:
@@ -188,7 +188,7 @@ def download_file(
     request: Request, report_id: Id, file_id: Id, who: Viewer = Depends(signed_in)
 ) -> Response:
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         path, record = qr.file_path(session, actor_of(who), report_id, file_id, portal.uploads)
         media, name = record.content_type, record.filename
     if media.startswith("application/x-") or media.endswith("officedocument"):
@@ -233,7 +233,7 @@ def review_questionnaire(
 def cycles_page(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     """Reporting compliance per cycle, each with the CSV of its reports."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         rows = qr.cycle_compliance(session, actor_of(who), portal.now().date())
         return render(request, "reports/cycles.html", {"rows": rows})
 
@@ -241,7 +241,7 @@ def cycles_page(request: Request, who: Viewer = Depends(signed_in)) -> Response:
 @router.get("/report-cycles/{due_on}.csv")
 def cycle_csv(request: Request, due_on: date, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         text = qr.cycle_csv(session, actor_of(who), due_on, lang=viewer(request).lang)
     return Response(
         "\ufeff" + text,

@@ -215,11 +215,37 @@ def ensure_year(session: Session, settings: Settings, year: int, now: datetime) 
     return _calls_in_year(session, year)
 
 
+def shown_years(settings: Settings, now: datetime) -> range:
+    """The years whose calls the pages and lists show: last year to two years ahead."""
+    today = local_date(now, settings.calls.timezone)
+    return range(today.year - 1, today.year + 3)
+
+
+def to_generate(session: Session, settings: Settings, now: datetime) -> list[int]:
+    """The shown years whose annual call :func:`ensure_year` would still create. Only
+    reads: a page view asks this in its read-only transaction and, in the rare case the
+    answer is not empty, lets :func:`ensure_shown` write first."""
+    tz = settings.calls.timezone
+    missing = []
+    for year in shown_years(settings, now):
+        if _calls_in_year(session, year):
+            continue
+        opens, closes, _ = annual_rule(settings).dates(year)
+        if overlapping(session, opens, closes, tz) is None:
+            missing.append(year)
+    return missing
+
+
+def ensure_shown(session: Session, settings: Settings, now: datetime) -> None:
+    """Create the annual calls of the shown years that are missing (see :func:`to_generate`)."""
+    for year in shown_years(settings, now):
+        ensure_year(session, settings, year, now)
+
+
 def current_or_next(session: Session, settings: Settings, now: datetime) -> Call | None:
     """The call open at ``now``, else the next one to open (within two years)."""
-    today = local_date(now, settings.calls.timezone)
     candidates: list[Call] = []
-    for year in (today.year - 1, today.year, today.year + 1, today.year + 2):
+    for year in shown_years(settings, now):
         candidates.extend(ensure_year(session, settings, year, now))
     live = [c for c in candidates if not is_cancelled(c)]
     for call in live:
