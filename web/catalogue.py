@@ -180,6 +180,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.jurors_too_few", "invalid_input.juror_country_needed",
         # web/pages/jury.py, web/api_jury.py
         "invalid_input.decline_reason_needed", "invalid_input.juror_needed",
+        "invalid_input.call_needed", "invalid_input.not_of_call",
     ),
 }  # fmt: skip
 

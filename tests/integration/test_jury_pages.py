@@ -236,3 +236,76 @@ def _user_id(live: Live, juror: str) -> str:
                 select(User.id).where(User.email == f"{juror}.juror@example.org")
             ).one()
         )
+
+
+def test_the_jury_through_the_api(jury_world: tuple[Live, dict[str, int]]) -> None:
+    live, ids = jury_world
+    with live.factory() as session:
+        app = session.get(Application, ids["Lyon"])
+        assert app is not None
+        call = app.call.name
+    people = [visitor(live.url, f"{n}@example.org") for n in ("institute", "lv.juror", "ee.juror")]
+    institute, lv, ee = (p.api for p in people)
+    try:
+        base = f"/api/v1/jury/calls/{call}"
+        deadline = institute.put(f"{base}/review-deadline", json={"review_deadline": "2027-04-30"})
+        assert deadline.json() == {"review_deadline": "2027-04-30"}
+        assert lv.post(f"{base}/spread", json={}).status_code == 403
+        assert institute.post(f"{base}/spread", json={"per_application": 0}).status_code == 422
+        spread = institute.post(f"{base}/spread", json={"per_application": 2})
+        assert spread.status_code == 200 and len(spread.json()["created"]) == 6
+        own = institute.post(
+            f"{base}/assign",
+            json={"application_id": ids["Jelgava"], "juror": "lv.juror@example.org"},
+        )
+        assert own.status_code == 422 and "own country" in own.json()["message"]
+        listed = institute.get("/api/v1/jury/assignments", params={"call": call}).json()
+        assert len(listed) == 6
+        assert institute.get("/api/v1/jury/assignments").status_code == 422
+
+        mine = {a["city"]: a for a in lv.get("/api/v1/jury/assignments").json()}
+        assert set(mine) == {"Lyon", "Tartu"}
+        assert mine["Lyon"]["review_deadline"] == "2027-04-30"
+        assert lv.get(f"{base}/ranking").status_code == 403
+        assert lv.get(f"/api/v1/applications/{ids['Jelgava']}/scores").status_code == 403
+        lyon_ee = assignment_of(live, ids["Lyon"], "ee")
+        scores = dict.fromkeys(FIVE, 3)
+        missing = ee.post(
+            f"/api/v1/jury/assignments/{lyon_ee}/scores",
+            json={"scores": {"vision": 3}, "recommendation": "admit"},
+        )
+        assert missing.status_code == 422 and "vision" not in missing.json()["message"]
+        assert lv.post(
+            f"/api/v1/jury/assignments/{lyon_ee}/scores",
+            json={"scores": scores, "recommendation": "admit"},
+        ).status_code == 403  # another juror's
+        done = ee.post(
+            f"/api/v1/jury/assignments/{lyon_ee}/scores",
+            json={"scores": scores, "recommendation": "admit", "comment": "Good."},
+        )
+        assert done.status_code == 200 and done.json()["state"] == "scored"
+        # blind: lv reads only their own row until they score
+        blind = lv.get(f"/api/v1/applications/{ids['Lyon']}/scores").json()
+        assert [j["email"] for j in blind["jurors"]] == ["lv.juror@example.org"]
+        lyon_lv = mine["Lyon"]["id"]
+        lv.post(
+            f"/api/v1/jury/assignments/{lyon_lv}/scores",
+            json={"scores": dict.fromkeys(FIVE, 5), "recommendation": "not_admit"},
+        )
+        seen = lv.get(f"/api/v1/applications/{ids['Lyon']}/scores").json()
+        assert len(seen["jurors"]) == 2 and seen["mean"] == 4.0 and seen["spread"] == 2.0
+        assert seen["recommendation"] == "tied"
+        declined = lv.post(
+            f"/api/v1/jury/assignments/{mine['Tartu']['id']}/decline",
+            json={"reason": "A conflict of interest."},
+        )
+        assert declined.json()["state"] == "declined"
+        ranked = institute.get(f"{base}/ranking").json()
+        assert ranked[0]["city"] == "Lyon" and ranked[0]["mean"] == 4.0
+        wrong = institute.post(
+            f"{base}/assign", json={"application_id": ids["Tartu"], "juror": 10_000}
+        )
+        assert wrong.status_code == 404
+    finally:
+        for person in people:
+            person.close()
