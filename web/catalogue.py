@@ -40,7 +40,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
                  "commission_reminder", "draft_reminder", "membership_inactive",
                  "membership_reinstated", "membership_removed", "membership_withdrawn",
                  "password_reset", "report_accepted", "report_due_today", "report_overdue",
-                 "report_reminder", "report_returned", "report_submitted", "user_invitation"),
+                 "report_reminder", "report_returned", "report_submitted", "user_invitation",
+                 "jury_review_reminder", "jury_review_due_today"),
     # web/pages/*: ``?done=...`` after an action that is not a workflow trigger.
     "done": ("saved", "uploaded", "password", "created", "extended", "cancelled", "invited",
              # web/pages/auth.py, account.py
