@@ -60,6 +60,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
     "calendar.call_window": ("summary", "description"),
     "calendar.commission_deadline": ("summary", "description"),
     "calendar.report_due": ("summary", "description"),
+    "calendar.review_deadline": ("summary", "description"),
     # web/templates/admin/outbox*.html: a message's status; members/change.html.
     "outbox.status": ("pending", "sending", "sent", "failed", "dead", "discarded"),
     "member.change": ("remove", "reinstate", "withdraw", "remove_hint", "reinstate_hint",
