@@ -309,3 +309,26 @@ def test_the_jury_through_the_api(jury_world: tuple[Live, dict[str, int]]) -> No
     finally:
         for person in people:
             person.close()
+
+
+def test_the_admin_invites_a_juror_with_their_country(
+    jury_world: tuple[Live, dict[str, int]],
+) -> None:
+    live, _ = jury_world
+    admin = visitor(live.url, "admin@example.org")
+    try:
+        form = admin.pages.get("/admin/users").text
+        assert '<option value="juror">Juror</option>' in form
+        new = {"email": "new.juror@example.org", "name": "New Juror", "role": "juror"}
+        refused = admin.post_form("/admin/users", new)
+        assert refused.headers["location"] == "/admin/users"
+        assert "A juror needs their own country" in shown(admin.pages.get("/admin/users").text)
+        done = admin.post_form("/admin/users", {**new, "country_code": "EE"})
+        assert done.headers["location"] == "/admin/users?done=invited"
+        with live.factory() as session:
+            user = session.scalars(
+                select(User).where(User.email == "new.juror@example.org")
+            ).one()
+            assert (user.role, user.country_code) == ("juror", "EE")
+    finally:
+        admin.close()
