@@ -191,6 +191,26 @@ def commission_reminder(
     }
 
 
+def jury_review(
+    c: Call,
+    settings: Settings,
+    *,
+    juror: str,
+    pending: list[dict[str, Any]],
+    today: date,
+) -> dict[str, Any]:
+    """A juror's reminder of the call's review deadline: their unfinished assignments."""
+    deadline = c.review_deadline or today
+    return {
+        **call(c, settings),
+        "juror": juror,
+        "review_deadline": deadline,
+        "pending": pending,
+        "days_left": (deadline - today).days,
+        "url": portal(settings, "/jury"),
+    }
+
+
 class Terms(Protocol):
     """The parts of one report reminder: Python values, or SQL expressions."""
 

@@ -11,7 +11,8 @@ reminders are inserted set-based by :mod:`notifications.report_sql`;
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date
+from datetime import date, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import exists, literal, select
@@ -24,12 +25,22 @@ from notifications.outbox import Owed, key_sql
 from notifications.recipients import Recipient
 from notifications.table import Parties
 from workflow.calendar import local_date
-from workflow.models import Application, City, Country, Membership, Report
+from workflow.models import (
+    Application,
+    Call,
+    City,
+    Country,
+    JuryAssignment,
+    Membership,
+    Report,
+    User,
+)
 from workflow.names import commission_name
 from workflow.reminders import (
     CURRENT,
     LIVE,
     ReportRound,
+    Round,
     days_before,
     due_round,
     escalated,
@@ -38,6 +49,7 @@ from workflow.reminders import (
     report_round_groups,
 )
 from workflow.states import ApplicationState as A
+from workflow.states import AssignmentState as J
 
 Days = Callable[[str], date | None]
 
@@ -277,9 +289,80 @@ def report_owed(
     )
 
 
+def _jury_reminders(
+    occasion: str, session: Session, settings: Settings, days: Days, now: Any
+) -> list[Owed]:
+    """One message per juror and call with a review deadline: the juror's assignments of
+    the call still neither scored nor declined; ``d-N`` rounds before the deadline
+    (``jury_review_reminder``), ``due`` on the day (``jury_review_due_today``)."""
+    mail = table.REMINDERS[occasion]
+    offsets = settings.jury.reminder_days_before_deadline
+    owed: list[Owed] = []
+    calls = session.scalars(
+        select(Call)
+        .where(
+            Call.cancelled_at.is_(None),
+            Call.review_deadline.is_not(None),
+            Call.review_deadline >= now.date() - timedelta(days=2),
+        )
+        .order_by(Call.id)
+    )
+    for call in calls:
+        deadline = call.review_deadline
+        today = days(call.timezone)
+        if deadline is None or today is None:
+            continue
+        rounds = [
+            *days_before(deadline, offsets, last_day=deadline - timedelta(days=1)),
+            Round("due", deadline, deadline),
+        ]
+        found = due_round(rounds, today)
+        if found is None or (found.name == "due") != (occasion == "jury_review_due_today"):
+            continue
+        rows = session.execute(
+            select(JuryAssignment.id, Application.id, City.name, City.country_code, User)
+            .join(Application, JuryAssignment.application_id == Application.id)
+            .join(City, Application.city_id == City.id)
+            .join(User, JuryAssignment.juror_id == User.id)
+            .where(
+                Application.call_id == call.id,
+                JuryAssignment.state == J.ASSIGNED.value,
+                User.active,
+            )
+            .order_by(User.id, City.name, JuryAssignment.id)
+        )
+        pending: dict[int, tuple[User, list[dict[str, Any]]]] = {}
+        for assignment_id, app_id, city_name, code, juror in rows:
+            entry = pending.setdefault(juror.id, (juror, []))
+            entry[1].append(
+                {
+                    "application_id": app_id,
+                    "city": city_name,
+                    "country_code": code,
+                    "url": contexts.portal(settings, f"/jury/assignments/{assignment_id}"),
+                }
+            )
+        for juror, items in pending.values():
+            language = juror.language or settings.network.language
+            parties = Parties(user=Recipient(juror.email, juror.name, language))
+            owed.append(
+                Owed(
+                    mail.occasion,
+                    "call",
+                    call.id,
+                    mail.addressing(parties, settings),
+                    mail.context(call, settings, juror=juror.name, pending=items, today=today),
+                    round=f"{found.name}@{deadline.isoformat()}",
+                )
+            )
+    return owed
+
+
 #: The per-message finders of the sweep's occasions (report reminders: report_sql).
 FINDERS: dict[str, Callable[[Session, Settings, Days, Any], list[Owed]]] = {
     "call_opened": call_opened,
     "draft_reminder": draft_reminders,
     "commission_reminder": commission_reminders,
+    "jury_review_reminder": partial(_jury_reminders, "jury_review_reminder"),
+    "jury_review_due_today": partial(_jury_reminders, "jury_review_due_today"),
 }

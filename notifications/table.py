@@ -183,7 +183,7 @@ EVENTS: dict[tuple[str, str], tuple[Mail, ...]] = {
 #: The sweep's reminder occasions, by occasion. Rounds: ``open`` (call_opened);
 #: ``<state>-d-N@<date>`` (draft_reminder); ``<country>-d-N@<deadline>``
 #: (commission_reminder); ``d-N``, ``due``, ``overdue-K`` (report reminders, see
-#: ``workflow.reminders.report_rounds``).
+#: ``workflow.reminders.report_rounds``); ``d-N@<deadline>``, ``due@<deadline>`` (jury).
 REMINDERS: dict[str, Mail] = {
     # To each Commission, and to each city neither member nor applying in the call.
     "call_opened": Mail("call_opened", to=("commission", "city"), context=contexts.call_opened),
@@ -210,6 +210,14 @@ REMINDERS: dict[str, Mail] = {
         context=contexts.report_reminder,
         to=("city",),
         cc=("commission_on_escalation",),
+    ),
+    # d-N before a call's review deadline ([jury] reminder_days_before_deadline), then the
+    # day itself: to each juror with assignments of the call neither scored nor declined.
+    "jury_review_reminder": Mail(
+        "jury_review_reminder", to=("user",), context=contexts.jury_review
+    ),
+    "jury_review_due_today": Mail(
+        "jury_review_due_today", to=("user",), context=contexts.jury_review
     ),
 }
 

@@ -40,7 +40,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
                  "commission_reminder", "draft_reminder", "membership_inactive",
                  "membership_reinstated", "membership_removed", "membership_withdrawn",
                  "password_reset", "report_accepted", "report_due_today", "report_overdue",
-                 "report_reminder", "report_returned", "report_submitted", "user_invitation"),
+                 "report_reminder", "report_returned", "report_submitted", "user_invitation",
+                 "jury_review_reminder", "jury_review_due_today"),
     # web/pages/*: ``?done=...`` after an action that is not a workflow trigger.
     "done": ("saved", "uploaded", "password", "created", "extended", "cancelled", "invited",
              # web/pages/auth.py, account.py
@@ -52,11 +53,14 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              # web/pages/questionnaires.py
              "quest_saved", "quest_attached", "quest_removed",
              # web/pages/calendar.py
-             "calendar_renewed"),
+             "calendar_renewed",
+             # web/pages/jury.py
+             "jury_scored", "jury_declined", "jury_assigned", "jury_spread", "jury_deadline"),
     # web/feeds.py: an event's words, by workflow.feeds.EntryKind.
     "calendar.call_window": ("summary", "description"),
     "calendar.commission_deadline": ("summary", "description"),
     "calendar.report_due": ("summary", "description"),
+    "calendar.review_deadline": ("summary", "description"),
     # web/templates/admin/outbox*.html: a message's status; members/change.html.
     "outbox.status": ("pending", "sending", "sent", "failed", "dead", "discarded"),
     "member.change": ("remove", "reinstate", "withdraw", "remove_hint", "reinstate_hint",
@@ -79,6 +83,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              "outbox message", "outbox status", "assignment"),
     # workflow/services/jury.py: the default criteria of config/defaults.toml [jury]
     # (a criterion an operator adds needs its words here and in the catalogues).
+    # web/templates/jury: a recommendation (jury.RECOMMENDATIONS, ApplicationScores).
+    "jury.rec": ("admit", "not_admit", "tied"),
     "jury.criterion": ("commitment", "good_practice", "vision", "implementation_plan",
                        "monitoring"),
     "route": ("commission", "direct"),
@@ -95,7 +101,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               "mayor_name", "mayor_title", "contact_name", "contact_email", "contact_phone",
               "motivation", "implementation_plan", "signed_by", "signed_form", "language",
               "email", "password", "new_password", "repeat_password", "name", "role", "code",
-              "country", "commission_name", "commission_email", "city_name",
+              "country", "commission_name", "commission_email", "city_name", "review_deadline",
               # workflow.names: the names per language (forms, CSV columns, refusals)
               "commission_name_en", "commission_name_fr", "commission_name_lv",
               "commission_name_ru", "name_en", "name_fr", "name_lv", "name_ru"),
@@ -174,6 +180,9 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.scores_missing", "invalid_input.unknown_criteria",
         "invalid_input.score_range", "invalid_input.not_recommendation",
         "invalid_input.jurors_too_few", "invalid_input.juror_country_needed",
+        # web/pages/jury.py, web/api_jury.py
+        "invalid_input.decline_reason_needed", "invalid_input.juror_needed",
+        "invalid_input.call_needed", "invalid_input.not_of_call",
     ),
 }  # fmt: skip
 

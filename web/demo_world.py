@@ -36,13 +36,15 @@ from web import demo_data as data
 from workflow.actors import SYSTEM, Actor
 from workflow.calendar import end_of_day, local_date, start_of_day
 from workflow.db import transaction
-from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow
+from workflow.machines import APPLICATION, ASSIGNMENT, MEMBERSHIP, REPORT, Workflow
 from workflow.models import (
     Application,
     AuditEvent,
     Call,
     City,
     Country,
+    JuryAssignment,
+    JuryScore,
     Membership,
     Report,
     UploadedFile,
@@ -86,8 +88,19 @@ def accounts() -> list[Account]:
             Account(f"institute.{lang}@{DOMAIN}", "institute", lang),
             Account(f"commission.{lang}@{DOMAIN}", "commission", lang, country),
             Account(f"city.{lang}@{DOMAIN}", "city", lang, country, city),
+            Account(f"juror.{lang}@{DOMAIN}", "juror", lang, JUROR_COUNTRIES[lang]),
         ]
     return found
+
+
+#: The jurors' own countries (a juror never reviews a city of theirs) and names.
+JUROR_COUNTRIES = {"en": "GB", "fr": "FR", "lv": "LV", "ru": "KZ"}
+JUROR_NAMES = {
+    "en": "Rachel Evans",
+    "fr": "Julien Moreau",
+    "lv": "Anna Bērziņa",
+    "ru": "Дмитрий Орлов",
+}
 
 
 #: "de <country>" as French writes it before "pour l'UNESCO" (article and preposition).
@@ -331,6 +344,7 @@ class _World:
             )
         for app, at in self.admitted:
             self.admit(app, at)
+        self.jury(current)
         self.imported(members, previous)
         self.session.flush()
         self.session.execute(insert(AuditEvent), self.trail.rows())
@@ -450,12 +464,16 @@ class _World:
             )
         for account in accounts():
             scope: dict[str, Any] = {}
-            if account.role == "commission":
+            if account.role in ("commission", "juror"):
                 scope["country_code"] = account.country
             if account.city is not None:
                 assert account.country is not None
                 scope["city_id"] = self.places[(account.country, account.city)].city.id
-            name = data.ACCOUNT_NAMES[(account.role, account.language)]
+            name = (
+                JUROR_NAMES[account.language]
+                if account.role == "juror"
+                else data.ACCOUNT_NAMES[(account.role, account.language)]
+            )
             self.user(account.email, name, account.role, account.language, **scope)
         self.session.flush()
 
@@ -688,6 +706,73 @@ class _World:
             return
         t.move(APPLICATION, app, "admit", self.institute, clock)
         self.admitted.append((app, clock))
+
+    # -- the jury -------------------------------------------------------------------
+
+    def jury(self, current: Call) -> None:
+        """The current call's review deadline (four weeks after the Commissions'), and two
+        jurors of other countries for each of its forwarded and under-review
+        applications: the first juror of every other one has scored it, one declined an
+        assignment (a conflict of interest); the rest wait."""
+        apps = list(
+            self.session.scalars(
+                select(Application)
+                .where(
+                    Application.call_id == current.id,
+                    Application.state.in_([A.FORWARDED.value, A.UNDER_REVIEW.value]),
+                )
+                .order_by(Application.id)
+            )
+        )
+        jurors = list(
+            self.session.scalars(
+                select(User).where(User.role == Role.JUROR.value).order_by(User.id)
+            )
+        )
+        if not apps or not jurors:
+            return
+        current.review_deadline = current.commission_deadline + timedelta(days=28)
+        load = Counter[int]()
+        criteria = self.settings.jury.criteria
+        for number, app in enumerate(apps):
+            fit = [j for j in jurors if j.country_code != app.country_code]
+            fit.sort(key=lambda j: (load[j.id], j.id))
+            since = app.updated_at or self.now - timedelta(days=6)
+            at = since + (self.now - since) / 4  # after the application's last step
+            for rank, juror in enumerate(fit[:2]):
+                load[juror.id] += 1
+                record = JuryAssignment(
+                    application_id=app.id,
+                    juror_id=juror.id,
+                    state="assigned",
+                    assigned_at=at,
+                    assigned_by=self.institute.user_id,
+                )
+                self.session.add(record)
+                self.trail.start(ASSIGNMENT, record, "assign", self.institute, at)
+                actor = Actor(Role.JUROR, juror.name, juror.id, juror.country_code)
+                later = at + (self.now - at) / (2 + rank)
+                if rank == 0 and number % 2 == 0:
+                    for criterion in criteria:
+                        self.session.add(
+                            JuryScore(
+                                assignment=record,
+                                criterion=criterion,
+                                score=self.rng.randint(2, 5),
+                            )
+                        )
+                    record.scored_at = later
+                    record.recommendation = "admit" if self.rng.random() < 0.7 else "not_admit"
+                    record.comment = "A clear plan; the monitoring needs dates."
+                    self.trail.move(ASSIGNMENT, record, "submit_scores", actor, later)
+                elif rank == 1 and number == 1:
+                    reason = "I advised this city on its plan last year."
+                    record.declined_at = later
+                    record.reason = reason
+                    self.trail.move(
+                        ASSIGNMENT, record, "decline_assignment", actor, later, reason
+                    )
+        self.session.flush()
 
     # -- memberships and reports ----------------------------------------------------
 

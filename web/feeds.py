@@ -131,6 +131,8 @@ def _link(settings: Settings, entry: feeds.Entry) -> str:
         return f"{base}/members/{entry.membership.id}"
     if entry.kind is feeds.EntryKind.COMMISSION_DEADLINE and entry.call is not None:
         return f"{base}/applications?call={quote(entry.call.name)}"
+    if entry.kind is feeds.EntryKind.REVIEW_DEADLINE:
+        return f"{base}/jury"
     return f"{base}/"
 
 

@@ -9,10 +9,11 @@ member's page's dates). This module only chooses which of them a feed shows:
   member cannot apply again), and its own report due dates;
 - a **National Commission**: the Commission deadline of each call, and the report due
   dates of its country's member cities;
-- **the Institute** and administrators: each call's window and Commission deadline.
+- **the Institute** and administrators: each call's window and Commission deadline;
+- a **juror**: the review deadline of each call they have assignments in.
 
 A feed belongs to a user; what it shows is the user's role and scope (:data:`BUILDERS`):
-a new role (a juror and their review deadlines) is one more builder. The portal turns the
+a new role is one more builder. The portal turns the
 entries into iCalendar (``web/feeds.py``) in the owner's language.
 """
 
@@ -30,16 +31,18 @@ from config import Settings
 from workflow.actors import Actor
 from workflow.calendar import local_date
 from workflow.member_views import due_dates_apart
-from workflow.models import Call, City, Membership
+from workflow.models import Application, Call, City, JuryAssignment, Membership
 from workflow.services import calls
 from workflow.services.memberships import CURRENT
-from workflow.states import Role
+from workflow.states import AssignmentState, Role
 from workflow.visibility import visible_memberships
 
 #: How long a passed date stays in a feed (so it does not vanish from a calendar the
 #: day after), and how many due dates to come a feed shows per member.
 KEEP_PAST = timedelta(days=366)
 DUE_AHEAD = 3
+#: The assignments that put a call's review deadline in a juror's feed: not declined.
+JURY_OPEN = (AssignmentState.ASSIGNED.value, AssignmentState.SCORED.value)
 
 
 class EntryKind(StrEnum):
@@ -49,6 +52,7 @@ class EntryKind(StrEnum):
     CALL_WINDOW = "call_window"  #: a call's window: cities apply (timed, the call's zone)
     COMMISSION_DEADLINE = "commission_deadline"  #: the last day of a call's Commissions
     REPORT_DUE = "report_due"  #: a member's progress report due (a date: all day)
+    REVIEW_DEADLINE = "review_deadline"  #: the jury's scores of a call due (all day)
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,39 @@ def _institute(session: Session, settings: Settings, actor: Actor, now: datetime
     return found
 
 
+def _juror(session: Session, settings: Settings, actor: Actor, now: datetime) -> list[Entry]:
+    """The review deadline of each call the juror has assignments in (not declined), a
+    date in the call's timezone: an all-day event."""
+    found = session.scalars(
+        select(Call)
+        .where(
+            Call.cancelled_at.is_(None),
+            Call.review_deadline.is_not(None),
+            Call.id.in_(
+                select(Application.call_id)
+                .join(JuryAssignment, JuryAssignment.application_id == Application.id)
+                .where(
+                    JuryAssignment.juror_id == actor.user_id,
+                    JuryAssignment.state.in_(JURY_OPEN),
+                )
+            ),
+        )
+        .order_by(Call.review_deadline, Call.id)
+    )
+    return [
+        Entry(
+            f"call-{call.id}-review-deadline",
+            EntryKind.REVIEW_DEADLINE,
+            call.timezone,
+            day=call.review_deadline,
+            call=call,
+        )
+        for call in found
+        if call.review_deadline is not None
+        and call.review_deadline >= local_date(now, call.timezone) - KEEP_PAST
+    ]
+
+
 Builder = Callable[[Session, Settings, Actor, datetime], list[Entry]]
 
 #: What each role's feed shows (a role with none has an empty feed).
@@ -167,6 +204,7 @@ BUILDERS: dict[Role, Builder] = {
     Role.COMMISSION: _commission,
     Role.INSTITUTE: _institute,
     Role.ADMIN: _institute,
+    Role.JUROR: _juror,
 }
 
 

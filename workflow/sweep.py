@@ -78,6 +78,8 @@ def sweep(
         units.run("memberships_overdue", work.mark_memberships_overdue)
         units.run("memberships_inactive", work.mark_memberships_inactive)
         units.run("report_reminders", work.occasion("report_reminders"))
+        units.run("jury_review_reminder", work.occasion("jury_review_reminder"))
+        units.run("jury_review_due_today", work.occasion("jury_review_due_today"))
     log.info(report.summary())
     return report
 

@@ -172,6 +172,7 @@ ROLES = {
     "commission": "commission.{lang}@demo.example.org",
     "institute": "institute.{lang}@demo.example.org",
     "admin": "admin.{lang}@demo.example.org",
+    "juror": "juror.{lang}@demo.example.org",
 }
 VARIANTS = [
     pytest.param(role, lang, DESKTOP, id=f"{role}-{lang}-desktop")
@@ -203,7 +204,7 @@ def test_every_page_of_a_role_is_accessible(
     if role != "admin":
         seeds["/admin/users"] = 403
     result = crawl(page, live, seeds, name, fine=(lang, screen) == ("en", "desktop"))
-    nav = {"city": 4, "commission": 4, "institute": 5, "admin": 11}[role]
+    nav = {"city": 4, "commission": 4, "institute": 5, "admin": 11, "juror": 4}[role]
     assert len(result.pages) > nav + len(ERRORS), result.pages
     assert "/account" in result.pages
     page.context.close()

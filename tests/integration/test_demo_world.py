@@ -28,6 +28,7 @@ from workflow.models import (
     Call,
     City,
     Country,
+    JuryAssignment,
     Membership,
     Report,
     UploadedFile,
@@ -135,7 +136,9 @@ def test_in_november_every_state_but_an_open_report(sqlite_url: str, tmp_path: P
 SMALL = {"Jelgava", "Valmiera", "Lyon", "Tartu"}
 
 
-def small_demo(record: Application | Membership | Report) -> bool:
+def small_demo(record: Application | Membership | Report | JuryAssignment) -> bool:
+    if isinstance(record, JuryAssignment):
+        return False  # the small demo has no jury
     membership = record.membership if isinstance(record, Report) else record
     return membership.city.name in SMALL
 
@@ -152,6 +155,7 @@ def consistent(factory: sessionmaker[Session], settings: Settings, now: datetime
             (Application, "application"),
             (Membership, "membership"),
             (Report, "report"),
+            (JuryAssignment, "assignment"),
         ):
             workflow = WORKFLOWS[kind]
             records: list[Any] = list(session.scalars(select(model)))
@@ -214,3 +218,20 @@ def test_every_role_and_language_signs_in_over_http(sqlite_url: str, tmp_path: P
                 home = pages.get("/")
                 assert home.status_code == 200, account.email
                 assert f'lang="{account.language}"' in home.text, account.email
+
+
+def test_the_world_has_a_jury_at_work(factory: sessionmaker[Session], settings: Settings) -> None:
+    load_demo(factory, settings, MARCH, world=True)
+    with factory() as session:
+        rows = list(session.scalars(select(JuryAssignment)))
+        states = Counter(a.state for a in rows)
+        assert states["scored"] >= 1 and states["assigned"] >= 1 and states["declined"] == 1
+        assert all(a.juror.country_code != a.application.country_code for a in rows)
+        assert {a.juror.email.split("@")[0] for a in rows} <= {
+            f"juror.{lang}" for lang in ("en", "fr", "lv", "ru")
+        }
+        scored = [a for a in rows if a.state == "scored"]
+        assert all(len(a.scores) == len(settings.jury.criteria) for a in scored)
+        (call,) = {a.application.call for a in rows}
+        assert call.review_deadline is not None
+        assert call.review_deadline > call.commission_deadline

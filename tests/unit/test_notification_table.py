@@ -22,7 +22,14 @@ COMMISSION = Recipient("office@unesco.lv", "Latvian National Commission for UNES
 #: Events published outside a machine: the portal's invitations and password resets.
 NOT_A_MACHINE = {("user", "invite"), ("user", "password_reset")}
 #: Every reminder occasion the sweep publishes (workflow/sweep.py).
-SWEEP_OCCASIONS = {"call_opened", "draft_reminder", "commission_reminder", "report_reminders"}
+SWEEP_OCCASIONS = {
+    "call_opened",
+    "draft_reminder",
+    "commission_reminder",
+    "report_reminders",
+    "jury_review_reminder",
+    "jury_review_due_today",
+}
 
 
 def all_mails() -> list[table.Mail]:

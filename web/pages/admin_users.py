@@ -30,7 +30,7 @@ from workflow.states import Role
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 #: The roles a user can be given, in the order the forms offer them.
-ROLES = ("city", "commission", "institute", "admin")
+ROLES = ("city", "commission", "juror", "institute", "admin")
 
 
 # --- countries -----------------------------------------------------------------------

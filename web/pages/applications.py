@@ -26,6 +26,7 @@ from workflow.actors import require_role
 from workflow.errors import WorkflowError
 from workflow.models import City
 from workflow.services import applications as apps
+from workflow.services import jury
 from workflow.services.common import get
 from workflow.states import ApplicationState as A
 from workflow.states import Role
@@ -198,6 +199,12 @@ def application_page(
             "note": queries.system_note,
             "kept": kept,
             "done": done,
+            # The jury's recommendation beside the decisions (the decision records it).
+            "jury": (
+                jury.scores_of(session, actor_of(who), app_id)
+                if who.is_(*jury.STAFF)
+                else None
+            ),
         }
         return render(request, "applications/detail.html", context)
 

@@ -21,7 +21,7 @@ from web.templating import render
 from web.viewer import Viewer, actor_of, signed_in
 from workflow import member_views, views
 from workflow.services import applications as apps
-from workflow.services import calls
+from workflow.services import calls, jury
 from workflow.states import ApplicationState as A
 from workflow.states import MembershipState as M
 from workflow.states import ReportState as R
@@ -108,6 +108,10 @@ def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> 
                 members=member_views.member_lines(session, portal.settings, actor, now, limit=10),
             )
             template = "home/institute.html"
+        elif actor.role is Role.JUROR:
+            # The juror's work: their assignments still to score (web/pages/jury.py).
+            context.update(waiting=jury.assignments_of(session, actor, states=("assigned",)))
+            template = "home/juror.html"
         else:
             context.update(rows=views.queue_lines(session, actor, limit=20))
             template = "home/admin.html"
