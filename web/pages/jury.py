@@ -46,7 +46,7 @@ def jury_home(request: Request, who: Viewer = Depends(signed_in), done: str = ""
     """A juror's assignments; for the Institute, the calls with the jury's work in each."""
     portal = portal_of(request)
     actor = actor_of(who)
-    with portal.unit() as session:
+    with portal.reading() as session:
         if actor.role == Role.JUROR:
             rows = jury.assignments_of(
                 session, actor, states=(*jury.OPEN, "declined")
@@ -71,7 +71,7 @@ def assignment_page(
     portal = portal_of(request)
     actor = actor_of(who)
     kept = flash.kept(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         require_role(actor, Role.JUROR, doing="see your assignments")
         record = get(session, JuryAssignment, assignment_id, "assignment")
         if record.juror_id != actor.user_id:
@@ -188,7 +188,7 @@ def call_page(
     actor = actor_of(who)
     kept = flash.kept(request)
     criteria = list(portal.settings.jury.criteria)
-    with portal.unit() as session:
+    with portal.reading() as session:
         pool = jury.jurors(session, actor)
         assignments = jury.assignments_of_call(session, actor, call_name)  # or NotFound
         call = session.scalars(select(Call).where(Call.name == call_name)).one()
@@ -318,7 +318,7 @@ def spread(
 def ranking_csv(request: Request, call_name: str, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     criteria = list(portal.settings.jury.criteria)
-    with portal.unit() as session:
+    with portal.reading() as session:
         rows = jury.ranking_rows(jury.ranking(session, actor_of(who), call_name), criteria)
     return _csv(f"jury-ranking-{call_name}", rows, _ranking_header(criteria))
 
@@ -327,7 +327,7 @@ def ranking_csv(request: Request, call_name: str, who: Viewer = Depends(signed_i
 def scores_csv(request: Request, call_name: str, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     criteria = list(portal.settings.jury.criteria)
-    with portal.unit() as session:
+    with portal.reading() as session:
         rows = jury.score_rows(jury.ranking(session, actor_of(who), call_name), criteria)
     return _csv(f"jury-scores-{call_name}", rows, _scores_header(criteria))
 
