@@ -92,8 +92,9 @@ def spread(
     now: NowOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Give every reviewable application of CALL its jurors, evenly, none of the city's
-    own country; applications that have some keep them."""
+    """Give every reviewable application of CALL its jurors, evenly.
+
+    Never a juror of the city's own country; applications that have jurors keep them."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
         done = jury.spread(
@@ -121,7 +122,7 @@ def spread(
 
 @app.command("mine")
 def mine(who: AsOption, as_json: JsonOption = False) -> None:
-    """A juror's assignments (``--as`` the juror's email)."""
+    """A juror's assignments (--as the juror's email)."""
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
         found = jury.assignments_of(session, resolve_actor(session, who))
@@ -177,7 +178,7 @@ def score(
     comment: Annotated[str, typer.Option("--comment", "-m", help="A general comment.")] = "",
     now: NowOption = None,
 ) -> None:
-    """The juror's scores of every criterion ([jury] criteria) and recommendation; final."""
+    """The juror's scores of every criterion and a recommendation; final once given."""
     state = cli_state()
     numbers: dict[str, int] = {}
     for key, value in _pairs(scores, "--score").items():

@@ -68,6 +68,13 @@ def environment() -> Environment:
     return env
 
 
+@lru_cache(maxsize=512)
+def _diagram(workflow: str, current: str | None, lang: str) -> Markup:
+    # The same few drawings on every page: the tables and the catalogues never change
+    # while the portal runs (drawing one costs about 0.2 ms).
+    return diagram.svg(WORKFLOWS[workflow], current, translator(lang))
+
+
 @lru_cache(maxsize=4096)
 def _medium_date(value: date, lang: str) -> str:
     # Babel's formatting costs tens of microseconds; a list shows the same few dates.
@@ -145,7 +152,7 @@ def render(
     t = translator(who.lang)
 
     def draw(workflow: str, current: str | None = None) -> Markup:
-        return diagram.svg(WORKFLOWS[workflow], current, t)
+        return _diagram(workflow, current, who.lang)
 
     values: dict[str, Any] = {
         "request": request,
