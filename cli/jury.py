@@ -214,9 +214,13 @@ def scores_of(
         {"mean": found.mean, "spread": found.spread, "jurors": rows},
         state.wants_json(as_json),
         lambda: table(
-            f"Application {application_id} ({found.city}): mean "
-            f"{'' if found.mean is None else f'{found.mean:.2f}'}, spread "
-            f"{'' if found.spread is None else f'{found.spread:.2f}'}",
+            f"Application {application_id} ({found.city}): "
+            + (
+                "no scores yet"
+                if found.mean is None
+                else f"mean {found.mean:.2f}"
+                + ("" if found.spread is None else f", spread {found.spread:.2f}")
+            ),
             ["juror", "state", *criteria, "mean", "recommendation"],
             [[r["juror"], r["state"], *(r[c] for c in criteria), r["mean"], r["recommendation"]]
              for r in rows],
