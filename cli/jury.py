@@ -56,6 +56,36 @@ def jurors(who: AsOption = "institute", as_json: JsonOption = False) -> None:
     )
 
 
+@app.command("invite")
+def invite(
+    email: str,
+    name: Annotated[str, typer.Option(help="The expert's name.")],
+    country: Annotated[str, typer.Option(help="Their own country (code, e.g. LV).")],
+    language: Annotated[str, typer.Option(help="Their mail's language: en, fr, lv, ru.")] = "en",
+    who: AsOption = "institute",
+) -> None:
+    """Invite an expert to the jury: an account and an email to set a password."""
+    from web import accounts
+
+    state = cli_state()
+    with clear_errors(), transaction(state.factory) as session:
+        user = accounts.invite_juror(
+            session,
+            state.settings,
+            resolve_actor(session, who),
+            email=email,
+            name=name,
+            country_code=country,
+            language=language,
+            now=state.now(),
+        )
+        console.print(
+            f"Invited {user.email} as a juror ({user.country_code}); the invitation is in "
+            "the outbox.",
+            highlight=False,
+        )
+
+
 @app.command("assign")
 def assign(
     application_id: int,

@@ -27,6 +27,7 @@ from workflow.actors import Actor, require_role
 from workflow.db import dialect_insert
 from workflow.errors import Conflict, InvalidInput, NotAllowed, NotFound, WorkflowError
 from workflow.models import Country, PasswordReset, User, UserSession, UTCDateTime
+from workflow.services import users
 from workflow.services.common import audit, flush
 from workflow.services.directory import FieldInvalid, check_required
 from workflow.services.users import actor_for, revoke_sessions
@@ -114,6 +115,34 @@ def _tell_user(
     )
 
 
+def invite_juror(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    *,
+    email: str,
+    name: str,
+    country_code: str,
+    language: str,
+    now: datetime,
+) -> User:
+    """A new juror's account (their own country, never given its cities) and its
+    invitation by email: the Institute's way to bring in an expert, in the portal, the
+    API and ``gnlc jury invite`` alike."""
+    user = users.create_user(
+        session,
+        actor,
+        email=email,
+        name=name,
+        role=Role.JUROR.value,
+        country_code=country_code.strip().upper() or None,
+        language=language or "en",
+        now=now,
+    )
+    invite(session, settings, actor, user.id, now=now)
+    return user
+
+
 def invite(
     session: Session, settings: Settings, actor: Actor, user_id: int, *, now: datetime
 ) -> str:
@@ -121,10 +150,12 @@ def invite(
 
     Earlier unused invitations of the user stop working; the token is stored hashed.
     """
-    require_role(actor, Role.ADMIN, doing="invite users")
+    if actor.role is not Role.INSTITUTE:
+        require_role(actor, Role.ADMIN, doing="invite users")
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("user", user_id)
+    users.may_create(actor, Role(user.role))  # the Institute: only its jurors
     for old in session.scalars(
         select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None))
     ):

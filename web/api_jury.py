@@ -10,6 +10,7 @@ from datetime import date, datetime
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
+from web import accounts
 from web.api import PROBLEMS, api_user
 from web.portal import portal_of
 from web.routing import RetryingRoute
@@ -139,6 +140,51 @@ class ScoresOut(BaseModel):
         )
 
 
+class JurorIn(BaseModel):
+    email: str = Field(description="The expert's email: the invitation goes there.")
+    name: str
+    country_code: str = Field(description="Their own country: never given its cities.")
+    language: str = Field("en", description="The language of their mail and pages.")
+
+
+class JurorOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    country_code: str | None
+
+
+@router.get("/jury/jurors", response_model=list[JurorOut], tags=["jury"])
+def list_jurors(request: Request, who: Viewer = Depends(api_user)) -> list[JurorOut]:
+    """The active jurors (the Institute, administrators)."""
+    portal = portal_of(request)
+    with portal.reading() as session:
+        return [
+            JurorOut(id=u.id, email=u.email, name=u.name, country_code=u.country_code)
+            for u in jury.jurors(session, actor_of(who))
+        ]
+
+
+@router.post("/jury/jurors", response_model=JurorOut, status_code=201, tags=["jury"])
+def invite_juror(request: Request, body: JurorIn, who: Viewer = Depends(api_user)) -> JurorOut:
+    """The Institute invites an expert: a juror's account and its invitation email."""
+    portal = portal_of(request)
+    with portal.unit() as session:
+        user = accounts.invite_juror(
+            session,
+            portal.settings,
+            actor_of(who),
+            email=body.email,
+            name=body.name,
+            country_code=body.country_code,
+            language=body.language,
+            now=portal.now(),
+        )
+        return JurorOut(
+            id=user.id, email=user.email, name=user.name, country_code=user.country_code
+        )
+
+
 @router.get("/jury/assignments", response_model=list[AssignmentOut], tags=["jury"])
 def my_assignments(
     request: Request, who: Viewer = Depends(api_user), call: str = ""
@@ -214,9 +260,7 @@ def assign(
             raise InvalidInput(
                 f"Application {app.id} is not of call {call_name}.", "not_of_call", call=call_name
             )
-        record = jury.assign(
-            session, portal.settings, actor, app.id, body.juror, now=portal.now()
-        )
+        record = jury.assign(session, portal.settings, actor, app.id, body.juror, now=portal.now())
         return AssignmentOut.of(record)
 
 

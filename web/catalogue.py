@@ -55,7 +55,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              # web/pages/calendar.py
              "calendar_renewed",
              # web/pages/jury.py
-             "jury_scored", "jury_declined", "jury_assigned", "jury_spread", "jury_deadline"),
+             "jury_scored", "jury_declined", "jury_assigned", "jury_spread", "jury_deadline",
+             "juror_invited"),
     # web/feeds.py: an event's words, by workflow.feeds.EntryKind.
     "calendar.call_window": ("summary", "description"),
     "calendar.commission_deadline": ("summary", "description"),

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from web import flash
+from web import accounts, flash
 from web.actions import NotConfirmed
 from web.listing import csv_response
 from web.portal import portal_of
@@ -29,7 +29,7 @@ from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput, WorkflowError
-from workflow.models import Application, Call, JuryAssignment
+from workflow.models import Application, Call, Country, JuryAssignment
 from workflow.services import jury
 from workflow.services.common import get
 from workflow.states import Role
@@ -48,17 +48,46 @@ def jury_home(request: Request, who: Viewer = Depends(signed_in), done: str = ""
     actor = actor_of(who)
     with portal.reading() as session:
         if actor.role == Role.JUROR:
-            rows = jury.assignments_of(
-                session, actor, states=(*jury.OPEN, "declined")
-            )
+            rows = jury.assignments_of(session, actor, states=(*jury.OPEN, "declined"))
             context: dict[str, object] = {"assignments": rows, "done": done}
             return render(request, "jury/mine.html", context)
         require_role(actor, *jury.STAFF, doing="see the jury's work")
         calls = list(session.scalars(select(Call).order_by(Call.opens_on.desc())))
-        counts = {
-            c.name: len(jury.assignments_of_call(session, actor, c.name)) for c in calls
+        counts = {c.name: len(jury.assignments_of_call(session, actor, c.name)) for c in calls}
+        context = {
+            "calls": calls,
+            "counts": counts,
+            "jurors": jury.jurors(session, actor),
+            "countries": sorted(session.scalars(select(Country.code))),
+            "network_languages": portal.settings.network.languages,
+            "values": flash.kept(request),
+            "done": done,
         }
-        return render(request, "jury/calls.html", {"calls": calls, "counts": counts})
+        return render(request, "jury/calls.html", context)
+
+
+@router.post("/jury/jurors")
+def invite_juror(
+    request: Request, who: Viewer = Depends(signed_in), form: FormData = Depends(checked_form)
+) -> Response:
+    """The Institute invites an expert: an account as juror, and the invitation mail."""
+    portal = portal_of(request)
+    values = {k: str(form.get(k) or "") for k in ("email", "name", "country_code", "language")}
+    try:
+        with portal.unit() as session:
+            accounts.invite_juror(
+                session,
+                portal.settings,
+                actor_of(who),
+                email=values["email"],
+                name=values["name"],
+                country_code=values["country_code"],
+                language=values["language"],
+                now=portal.now(),
+            )
+    except WorkflowError as exc:
+        return flash.back(request, "/jury", error=said(request, exc), values=values)
+    return RedirectResponse("/jury?done=juror_invited", status_code=303)
 
 
 # ---------------------------------------------------------------- the juror
@@ -77,9 +106,7 @@ def assignment_page(
         if record.juror_id != actor.user_id:
             jury.require_assigned(session, actor, -1)  # the juror's refusal, same words
         app = get(session, Application, record.application_id, "application")
-        scores = (
-            jury.scores_of(session, actor, app.id) if record.state in jury.OPEN else None
-        )
+        scores = jury.scores_of(session, actor, app.id) if record.state in jury.OPEN else None
         context = {
             "a": record,
             "app": app,
@@ -247,13 +274,9 @@ def set_deadline(
                 f"{raw!r} is not a date.", "not_date", field="field.review_deadline"
             ) from None
         with portal.unit() as session:
-            jury.set_review_deadline(
-                session, actor_of(who), call_name, deadline, now=portal.now()
-            )
+            jury.set_review_deadline(session, actor_of(who), call_name, deadline, now=portal.now())
     except WorkflowError as exc:
-        return flash.back(
-            request, back, error=said(request, exc), values={"review_deadline": raw}
-        )
+        return flash.back(request, back, error=said(request, exc), values={"review_deadline": raw})
     return RedirectResponse(f"{back}?done=jury_deadline", status_code=303)
 
 
@@ -308,9 +331,7 @@ def spread(
                 per_application=int(raw) if raw else None,
             )
     except WorkflowError as exc:
-        return flash.back(
-            request, back, error=said(request, exc), values={"per_application": raw}
-        )
+        return flash.back(request, back, error=said(request, exc), values={"per_application": raw})
     return RedirectResponse(f"{back}?done=jury_spread", status_code=303)
 
 

@@ -22,6 +22,14 @@ from workflow.services.directory import (
 from workflow.states import Role
 
 
+def may_create(actor: Actor, role: Role) -> None:
+    """Administrators create and invite every account; the Institute invites the jurors
+    of its expert jury (docs/domain.md, "The expert jury")."""
+    if actor.role is Role.INSTITUTE and role is Role.JUROR:
+        return
+    require_role(actor, Role.ADMIN, doing="create users")
+
+
 def create_user(
     session: Session,
     actor: Actor,
@@ -35,8 +43,8 @@ def create_user(
     language: str = "en",
     password_hash: str | None = None,
 ) -> User:
-    require_role(actor, Role.ADMIN, doing="create users")
     role_value = _role(role)
+    may_create(actor, role_value)
     email = check_email(email).lower()
     _refuse_taken(session, email, None)
     country_code, city_id = _scope(session, role_value, country_code, city_id)
