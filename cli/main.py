@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from cli import (
+    announcements,
     applications,
     backup,
     calendar,
@@ -106,6 +107,7 @@ app.add_typer(directory.cities, name="city")
 app.add_typer(directory.users, name="user")
 app.add_typer(calls.app, name="call")
 app.add_typer(applications.app, name="app")
+app.add_typer(announcements.app, name="announcement")
 app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
 app.add_typer(calendar.app, name="calendar")

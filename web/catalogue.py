@@ -34,6 +34,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
                  "application_forwarded", "application_not_admitted", "application_reopened",
                  "application_returned", "application_submitted",
                  "application_submitted_direct", "application_withdrawn", "call_opened",
+                 "decision_corrected",
                  "commission_reminder", "draft_reminder", "membership_inactive",
                  "membership_reinstated", "membership_removed", "membership_withdrawn",
                  "password_reset", "report_accepted", "report_due_today", "report_overdue",
@@ -66,10 +67,12 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               # web/accounts.py
               "request_password_reset", "reset_password", "change_password",
               # workflow/services/users.py, directory.py
-              "change"),
+              "change",
+              # workflow/services/announcements.py
+              "add_decision", "remove_decision"),
     # web/refusals.py: the ``kind`` of a refusal; templates: the route of an application.
     "kind": ("application", "report", "membership", "call", "city", "country", "user", "message",
-             "outbox message", "outbox status"),
+             "outbox message", "outbox status", "announcement"),
     "route": ("commission", "direct"),
     # web/templates/applications: submission problems by field (form_problems).
     "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form",
@@ -87,7 +90,9 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               "country", "commission_name", "commission_email", "city_name",
               # workflow.names: the names per language (forms, CSV columns, refusals)
               "commission_name_en", "commission_name_fr", "commission_name_lv",
-              "commission_name_ru", "name_en", "name_fr", "name_lv", "name_ru"),
+              "commission_name_ru", "name_en", "name_fr", "name_lv", "name_ru",
+              # workflow/services/announcements.py
+              "title"),
     # web/listing.py FilterRefused: the label of a list's page and sort parameters.
     "list": ("page", "sort"),
     # web/pages/messages.py: an outbox row's status, as the person it was sent to reads it.
@@ -138,6 +143,12 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         # web/accounts.py: password reset and change
         "wrong_password", "too_many_resets", "invalid_input.reset_link_used",
         "invalid_input.reset_link_expired",
+        # workflow/services/announcements.py
+        "invalid_input.title_missing", "invalid_input.announcement_published",
+        "invalid_input.announcement_draft", "invalid_input.announcement_empty",
+        "invalid_input.not_in_announcement", "invalid_input.not_unannounced",
+        "invalid_input.in_other_announcement", "invalid_input.no_such_call",
+        "invalid_input.no_decisions_chosen",
         # workflow/services/directory.py upsert_country: a region not in workflow.regions
         "invalid_input.not_region",
         # InvalidInput(message, why, **params) / NotAllowed(message, why) at their raise

@@ -681,6 +681,7 @@ class _World:
         announced = end_of_day(call.commission_deadline, tz) + timedelta(days=56, hours=8)
         clock = min(announced, self.now - timedelta(days=1))
         app.decided_at = clock
+        app.announced_at = clock  # told on the day of the batch
         app.updated_at = clock
         if recipe == "not_admitted":
             words = data.INSTITUTE_NOT_ADMITTED["fr" if lang == "fr" else "en"]
