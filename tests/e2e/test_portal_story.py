@@ -17,6 +17,10 @@ from playwright.sync_api import Browser, Page, ViewportSize
 from notifications.dispatcher import dispatch
 from tests.e2e.live import Live, live_portal
 from tests.e2e.test_role_stories import act
+from workflow.actors import Actor
+from workflow.db import transaction
+from workflow.services import announcements
+from workflow.states import Role
 from workflow.sweep import sweep
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -120,6 +124,13 @@ def test_city_applies_commission_endorses_institute_admits_member_reports(
     institute.wait_for_url("**?done=admit")
     assert "admise" in institute.inner_text("h1")
     shot(institute, "institute-admitted-fr")
+    # The decision is told when the Institute publishes its announcement (the batch).
+    with transaction(live.factory) as session:
+        announcements.announce(
+            session, live.settings, Actor(Role.INSTITUTE, "UIL officer"),
+            [int(app_url.rstrip("/").rsplit("/", 1)[1])], on=live.clock().date(),
+            title="New members", now=live.clock(),
+        )  # fmt: skip
     assert institute.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     institute.goto(f"{live.url}/workflow")
     assert institute.locator("svg.diagram").count() == 3
