@@ -210,9 +210,11 @@ def list_cities(
 @users.command("add")
 def add_user(
     email: str,
-    role: Annotated[str, typer.Option(help="city, commission, institute or admin.")],
+    role: Annotated[str, typer.Option(help="city, commission, institute, admin or juror.")],
     name: Annotated[str, typer.Option()] = "",
-    country: Annotated[str | None, typer.Option(help="A Commission's country.")] = None,
+    country: Annotated[
+        str | None, typer.Option(help="A Commission's country; a juror's own country.")
+    ] = None,
     city: Annotated[
         str | None, typer.Option(help="A city user's city: name, CC/Name or id.")
     ] = None,

@@ -14,9 +14,11 @@ from cli import (
     calls,
     directory,
     doctor,
+    jury,
     members,
     network,
     outbox,
+    questionnaires,
     secret,
     serve,
     sweep,
@@ -110,7 +112,9 @@ app.add_typer(applications.app, name="app")
 app.add_typer(announcements.app, name="announcement")
 app.add_typer(members.members, name="member")
 app.add_typer(members.reports, name="report")
+app.add_typer(questionnaires.app, name="questionnaire")
 app.add_typer(calendar.app, name="calendar")
+app.add_typer(jury.app, name="jury")
 
 app.add_typer(outbox.app, name="outbox")
 # The groups that change records; the long-running commands below handle their own.

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -130,6 +131,26 @@ class ApplicationSettings(_Section):
     commission_reminder_days_before_deadline: list[int]
 
 
+class JurySettings(_Section):
+    """The expert jury (``workflow.services.jury``): the criteria each juror scores 1-5
+    (ids; their words are ``jury.criterion.<id>`` in the catalogues), how many jurors
+    ``spread`` gives each application, and the reminder days before a call's review
+    deadline."""
+
+    criteria: list[str] = Field(min_length=1)
+    jurors_per_application: int = Field(ge=1)
+    reminder_days_before_deadline: list[int]
+
+    @field_validator("criteria")
+    @classmethod
+    def _distinct_ids(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value) or not all(
+            re.fullmatch(r"[a-z][a-z0-9_]{0,59}", c) for c in value
+        ):
+            raise ValueError("expected distinct ids of lower-case letters, digits and _")
+        return value
+
+
 class MailSettings(_Section):
     sender: Literal["maildir", "smtp"]
     maildir: str
@@ -219,6 +240,7 @@ class Settings(BaseSettings):
     calls: CallSettings
     reports: ReportSettings
     applications: ApplicationSettings
+    jury: JurySettings
     mail: MailSettings
     smtp: SmtpSettings
     dispatcher: DispatcherSettings

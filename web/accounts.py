@@ -80,6 +80,40 @@ def list_countries(session: Session, actor: Actor) -> list[Country]:
     return list(session.scalars(select(Country).order_by(Country.code)))
 
 
+def _tell_user(
+    session: Session,
+    settings: Settings,
+    user: User,
+    trigger: str,
+    *,
+    actor: Actor,
+    now: datetime,
+    round: str,
+    facts: dict[str, object],
+) -> None:
+    """The event of a mail to ``user`` about their account (an invitation, a reset link):
+    the ("user", ``trigger``) row of notifications/table.py says what is written."""
+    events.publish(
+        session,
+        settings,
+        [
+            events.Event(
+                workflow="user",
+                subject_type="user",
+                subject_id=user.id,
+                trigger=trigger,
+                source=None,
+                dest=None,
+                actor=actor,
+                comment="",
+                at=now,
+                round=round,
+                facts=facts,
+            )
+        ],
+    )
+
+
 def invite(
     session: Session, settings: Settings, actor: Actor, user_id: int, *, now: datetime
 ) -> str:
@@ -107,24 +141,15 @@ def invite(
     flush(session, "invitation", user.email)
     url = f"{settings.web.public_url.rstrip('/')}/invitation/{token}"
     # Who is told, and what: the ("user", "invite") row of notifications/table.py.
-    events.publish(
+    _tell_user(
         session,
         settings,
-        [
-            events.Event(
-                workflow="user",
-                subject_type="user",
-                subject_id=user.id,
-                trigger="invite",
-                source=None,
-                dest=None,
-                actor=actor,
-                comment="",
-                at=now,
-                round=str(invitation.id),
-                facts={"url": url, "expires_at": invitation.expires_at},
-            )
-        ],
+        user,
+        "invite",
+        actor=actor,
+        now=now,
+        round=str(invitation.id),
+        facts={"url": url, "expires_at": invitation.expires_at},
     )
     audit(
         session,
@@ -535,24 +560,15 @@ def request_reset(
     flush(session, "user", user.email)
     actor = actor_for(user)
     # Who is told, and what: the ("user", "password_reset") row of notifications/table.py.
-    events.publish(
+    _tell_user(
         session,
         settings,
-        [
-            events.Event(
-                workflow="user",
-                subject_type="user",
-                subject_id=user.id,
-                trigger="password_reset",
-                source=None,
-                dest=None,
-                actor=actor,
-                comment="",
-                at=now,
-                round=str(reset.id),
-                facts={"url": reset_url(settings, token), "expires_at": reset.expires_at},
-            )
-        ],
+        user,
+        "password_reset",
+        actor=actor,
+        now=now,
+        round=str(reset.id),
+        facts={"url": reset_url(settings, token), "expires_at": reset.expires_at},
     )
     audit(
         session,

@@ -26,6 +26,9 @@ RUNTIME: dict[str, tuple[str, ...]] = {
     # web/pages/admin_audit.py and admin_preview.py: a filter or day not understood.
     "audit": ("bad_filter",),
     "preview": ("bad_date",),
+    # workflow.questionnaires.Problem.why; ReportVersion.outcome ('' is pending).
+    "quest.problem": ("missing", "too_long", "not_number", "not_option"),
+    "quest.outcome": ("accepted", "returned", "pending"),
     # web/templates/admin/preview.html: the sweep's kinds of change and the mail occasions
     # (notifications/table.py; the outbox's lists name them too).
     "preview.change": ("calls_created", "applications_expired", "reports_created",
@@ -47,8 +50,13 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              "user_saved", "user_deactivated", "user_reactivated", "country_saved",
              "city_created", "city_saved", "member_remove", "member_reinstate",
              "member_withdraw", "outbox_retried", "outbox_discarded",
+             # web/pages/questionnaires.py
+             "quest_saved", "quest_attached", "quest_removed",
              # web/pages/calendar.py
-             "calendar_renewed"),
+             "calendar_renewed",
+             # web/pages/announcements.py
+             "announcement_created", "announcement_added", "announcement_removed",
+             "announcement_published", "announcement_corrected"),
     # web/feeds.py: an event's words, by workflow.feeds.EntryKind.
     "calendar.call_window": ("summary", "description"),
     "calendar.commission_deadline": ("summary", "description"),
@@ -68,11 +76,20 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               "request_password_reset", "reset_password", "change_password",
               # workflow/services/users.py, directory.py
               "change",
+              # workflow/services/jury.py, decisions.py
+              "set_review_deadline", "jury_recommendation",
               # workflow/services/announcements.py
               "add_decision", "remove_decision"),
     # web/refusals.py: the ``kind`` of a refusal; templates: the route of an application.
     "kind": ("application", "report", "membership", "call", "city", "country", "user", "message",
-             "outbox message", "outbox status", "announcement"),
+             "outbox message", "outbox status", "assignment", "announcement"),
+    # workflow/services/jury.py: the default criteria of config/defaults.toml [jury]
+    # (a criterion an operator adds needs its words here and in the catalogues).
+    "jury.criterion": ("commitment", "good_practice", "vision", "implementation_plan",
+                       "monitoring"),
+    # web/templates/announcements: the jury's recommendation, the list's two groups.
+    "announcement.jury": ("admit", "not_admit", "tied"),
+    "announcement.list": ("drafts", "published"),
     "route": ("commission", "direct"),
     # web/templates/applications: submission problems by field (form_problems).
     "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form",
@@ -136,6 +153,10 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.too_large", "invalid_input.not_valid", "invalid_input.upload_empty",
         "invalid_input.upload_too_large", "invalid_input.upload_not_pdf",
         "invalid_input.signed_form_missing",
+        # workflow/services/questionnaire_reports.py
+        "invalid_input.no_questionnaire", "invalid_input.answers_incomplete",
+        "invalid_input.answers_locked", "invalid_input.report_file_type",
+        "invalid_input.unknown_question",
         # workflow/services (applications, submissions, reports, common), web/actions.py
         "invalid_input.form_not_ready", "invalid_input.endorsement_missing",
         "invalid_input.summary_missing", "invalid_input.reports_closed",
@@ -164,6 +185,12 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.city_ambiguous", "invalid_input.csv_columns", "invalid_input.csv_rows",
         "invalid_input.csv_required", "invalid_input.not_year", "invalid_input.not_change",
         "invalid_input.not_review",
+        # workflow/services/jury.py and the juror's scope (actors, users)
+        "forbidden.not_assigned", "invalid_input.not_juror", "invalid_input.own_country",
+        "invalid_input.already_assigned", "invalid_input.not_reviewable",
+        "invalid_input.scores_missing", "invalid_input.unknown_criteria",
+        "invalid_input.score_range", "invalid_input.not_recommendation",
+        "invalid_input.jurors_too_few", "invalid_input.juror_country_needed",
     ),
 }  # fmt: skip
 

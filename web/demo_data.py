@@ -802,18 +802,24 @@ COMMISSION_DECLINE = {
     "lv": "Vienā uzsaukumā atbalstām ne vairāk kā trīs pilsētas; plāns vēl nav gatavs.",
     "ru": "Мы поддерживаем не более трёх городов за один конкурс; план ещё не готов.",
 }
-#: What the Institute writes (English or French, the network's languages).
+#: What the Institute writes, in the city's language where the network has it (else English).
 INSTITUTE_NOT_ADMITTED = {
     "en": "The jury asks for a clearer budget and a first year of results; apply again.",
     "fr": "Le jury demande un budget plus clair et une première année de résultats.",
+    "lv": "Žūrija lūdz skaidrāku budžetu un pirmā gada rezultātus; piesakieties vēlreiz.",
+    "ru": "Жюри просит более ясный бюджет и результаты первого года; подайте заявку снова.",
 }
 INSTITUTE_REPORT_RETURNED = {
     "en": "Please add figures on participation and the budget spent since the last report.",
     "fr": "Merci d'ajouter les chiffres de participation et le budget dépensé.",
+    "lv": "Lūdzu, pievienojiet dalības skaitļus un kopš pēdējā ziņojuma iztērēto budžetu.",
+    "ru": "Добавьте, пожалуйста, данные об участии и бюджет, потраченный с прошлого отчёта.",
 }
 INSTITUTE_REMOVED = {
     "en": "No progress report for more than two cycles despite our reminders.",
     "fr": "Aucun rapport depuis plus de deux cycles malgré nos rappels.",
+    "lv": "Vairāk nekā divus ciklus nav iesniegts neviens ziņojums, neraugoties uz atgādinājumiem.",
+    "ru": "Более двух циклов нет ни одного отчёта, несмотря на наши напоминания.",
 }
 
 #: One account per role in each of the network's languages: (role, language, name).

@@ -684,7 +684,7 @@ class _World:
         app.announced_at = clock  # told on the day of the batch
         app.updated_at = clock
         if recipe == "not_admitted":
-            words = data.INSTITUTE_NOT_ADMITTED["fr" if lang == "fr" else "en"]
+            words = data.INSTITUTE_NOT_ADMITTED.get(lang, data.INSTITUTE_NOT_ADMITTED["en"])
             t.move(APPLICATION, app, "not_admit", self.institute, clock, words)
             return
         t.move(APPLICATION, app, "admit", self.institute, clock)
@@ -875,7 +875,9 @@ class _World:
                 report = reports[what]
                 if report.state != R.SUBMITTED.value:
                     continue
-                words = data.INSTITUTE_REPORT_RETURNED["fr" if lang == "fr" else "en"]
+                words = data.INSTITUTE_REPORT_RETURNED.get(
+                    lang, data.INSTITUTE_REPORT_RETURNED["en"]
+                )
                 returned = rng.random() < 0.08
                 if profile == "returned_latest" and past and what == past[-1]:
                     returned = True
@@ -891,7 +893,7 @@ class _World:
                     t.move(REPORT, report, "accept", self.institute, at)
                     report.decided_at = at
             elif kind == "remove" and current():
-                words = data.INSTITUTE_REMOVED["fr" if lang == "fr" else "en"]
+                words = data.INSTITUTE_REMOVED.get(lang, data.INSTITUTE_REMOVED["en"])
                 t.move(MEMBERSHIP, membership, "remove", self.institute, at, words)
                 membership.state_since = at
             elif kind == "withdraw" and current():

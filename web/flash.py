@@ -8,7 +8,8 @@ page's alert by itself. A note is read once, only by the page it was left for, a
 by the browser that holds its token. Reloading the page after that shows it fresh;
 nothing is ever posted twice.
 
-Passwords and the CSRF token are never kept.
+Passwords and the CSRF token are never kept, and the page is stored by its SHA-256 only
+(a page's address may hold a secret, as a password-reset link does).
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def back(
         session.execute(delete(FlashNote).where(FlashNote.created_at < now - LIFETIME))
         session.add(
             FlashNote(
-                token_hash=_hash(token), path=parts.path[:500], payload=payload, created_at=now
+                token_hash=_hash(token), path=_hash(parts.path), payload=payload, created_at=now
             )
         )
     response = RedirectResponse(target, status_code=303)
@@ -115,7 +116,7 @@ def _take(request: Request) -> Note:
         row = session.scalars(
             select(FlashNote).where(FlashNote.token_hash == _hash(token))
         ).one_or_none()
-        if row is None or row.path != request.url.path:
+        if row is None or row.path != _hash(request.url.path):
             return _NONE
         session.delete(row)
         if row.created_at < portal.now() - LIFETIME:

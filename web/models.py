@@ -72,6 +72,7 @@ class FlashNote(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The SHA-256 of the page's path (an address may hold a secret: a reset link).
     path: Mapped[str] = mapped_column(String(500))
     #: JSON: {"error": str | None, "values": {name: value}}
     payload: Mapped[str] = mapped_column(Text)

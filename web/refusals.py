@@ -75,6 +75,11 @@ def _show(name: str, value: object, kind: str, t: Translate, lang: str) -> str:
         return country_words(value, lang)
     if name == "role":
         return _word(t, f"role.{value}", str(value))
+    if name == "questions" and isinstance(value, list):
+        # questionnaire questions, each by its titles {lang: title} (workflow.questionnaires)
+        return "; ".join(
+            str(q.get(lang) or q.get("en", "")) if isinstance(q, dict) else str(q) for q in value
+        )
     if name == "roles" and isinstance(value, list):
         return ", ".join(_word(t, f"role.{r}", str(r)) for r in value)
     if name == "action":
@@ -83,6 +88,10 @@ def _show(name: str, value: object, kind: str, t: Translate, lang: str) -> str:
         if not value:
             return "—"
         return ", ".join(_word(t, f"action.{kind}.{a}", str(a)) for a in value)
+    if name == "criterion":  # a criterion of the jury ([jury] criteria)
+        return _word(t, f"jury.criterion.{value}", str(value))
+    if name == "criteria" and isinstance(value, list):
+        return ", ".join(_word(t, f"jury.criterion.{c}", str(c)) for c in value)
     if name == "area":  # a challenge area of the form
         return _word(t, f"challenge.{value}", str(value))
     if name == "areas" and isinstance(value, list):

@@ -23,6 +23,8 @@ class Actor:
             raise ValueError("a city actor needs city_id")
         if self.role is Role.COMMISSION and not self.country_code:
             raise ValueError("a Commission actor needs country_code")
+        if self.role is Role.JUROR and (self.user_id is None or not self.country_code):
+            raise ValueError("a juror actor needs user_id and country_code (their own)")
 
     @property
     def label(self) -> str:
@@ -45,7 +47,15 @@ def require_role(actor: Actor, *roles: Role, doing: str) -> None:
 
 
 def require_city_scope(actor: Actor, city_id: int, country_code: str, kind: str) -> None:
-    """A city touches only its own records; a Commission only its own country's."""
+    """A city touches only its own records; a Commission only its own country's; a juror
+    none of these (the applications assigned to them are checked by
+    ``workflow.services.jury.require_assigned``)."""
+    if actor.role is Role.JUROR:
+        raise NotAllowed(
+            f"A juror sees only the applications assigned to them, not this {kind}.",
+            "not_assigned",
+            kind=kind,
+        )
     if actor.role is Role.CITY and actor.city_id != city_id:
         raise NotAllowed(
             f"This {kind} belongs to another city; you can act only on your own.",
@@ -67,4 +77,4 @@ def can_see(actor: Actor, city_id: int, country_code: str) -> bool:
         return actor.city_id == city_id
     if actor.role is Role.COMMISSION:
         return actor.country_code == country_code
-    return True
+    return actor.role is not Role.JUROR

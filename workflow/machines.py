@@ -28,6 +28,7 @@ from workflow.errors import NotAllowed, TransitionNotAllowed
 from workflow.states import (
     AnnouncementState,
     ApplicationState,
+    AssignmentState,
     MembershipState,
     ReportState,
     Role,
@@ -51,6 +52,7 @@ ROLE_NAMES = {
     Role.INSTITUTE: "the Institute",
     Role.ADMIN: "an administrator",
     Role.SYSTEM: "the scheduler",
+    Role.JUROR: "a juror",
 }
 
 
@@ -508,4 +510,27 @@ ANNOUNCEMENT = Workflow(
     ),
 )
 
-WORKFLOWS = {w.name: w for w in (APPLICATION, MEMBERSHIP, REPORT, ANNOUNCEMENT)}
+J = AssignmentState
+
+#: An application given to one juror (``workflow.services.jury``): the Institute assigns
+#: it (never to a juror of the city's own country), the juror scores it or declines it with
+#: a reason (a conflict of interest); a declined one is assigned to another juror.
+ASSIGNMENT = Workflow(
+    "assignment",
+    AssignmentState,
+    J.ASSIGNED,
+    (
+        step("assign", (), J.ASSIGNED, [INSTITUTE, ADMIN], "Assign to a juror"),
+        step("submit_scores", J.ASSIGNED, J.SCORED, [Role.JUROR], "Submit the scores"),
+        step(
+            "decline_assignment",
+            J.ASSIGNED,
+            J.DECLINED,
+            [Role.JUROR],
+            "Decline the assignment",
+            needs_comment=True,
+        ),
+    ),
+)
+
+WORKFLOWS = {w.name: w for w in (APPLICATION, MEMBERSHIP, REPORT, ANNOUNCEMENT, ASSIGNMENT)}

@@ -181,6 +181,8 @@ class Call(Base):
     generated: Mapped[bool] = mapped_column(Boolean, default=False)
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)
     cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    #: The day the jurors' scores are due (``workflow.services.jury``); None: not set.
+    review_deadline: Mapped[date | None] = mapped_column(Date, default=None)
     created_at: Mapped[datetime]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
@@ -287,10 +289,57 @@ class Report(Base):
     late: Mapped[bool] = mapped_column(Boolean, default=False)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
+    #: The questionnaire version it is answered in (None: an old report with a summary).
+    questionnaire: Mapped[str | None] = mapped_column(String(32), default=None)
+    #: The answers being written, one JSON value per question key (the draft).
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     membership: Mapped[Membership] = relationship(lazy="joined", innerjoin=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class ReportVersion(Base):
+    """One submitted version of a questionnaire report, kept as it was sent, with the
+    Institute's comments per section and its outcome (accepted, returned, or none yet)."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("report_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    questionnaire: Mapped[str] = mapped_column(String(32))
+    answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: {question key: [file id, ...]} of the files attached when it was sent.
+    files: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    submitted_at: Mapped[datetime]
+    submitted_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: {section key: comment} written by the Institute when it reviewed this version.
+    comments: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    outcome: Mapped[str] = mapped_column(String(16), default="")
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ReportFile(Base):
+    """A supporting document of a questionnaire report, kept under the uploads folder."""
+
+    __tablename__ = "report_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id"), index=True)
+    city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), index=True)
+    question: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    stored_name: Mapped[str] = mapped_column(String(100), unique=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: When it was removed from the draft (kept: a submitted version may name it).
+    removed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class AuditEvent(Base):
@@ -342,3 +391,48 @@ class UploadedFile(Base):
     uploaded_by: Mapped[int | None] = mapped_column(Integer, default=None)
     #: When a newer upload replaced this one (None: the current file).
     replaced_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class JuryAssignment(Base):
+    """One application given to one juror for review (the ``assignment`` machine):
+    assigned, then scored or declined (with the juror's reason)."""
+
+    __tablename__ = "jury_assignments"
+    __table_args__ = (UniqueConstraint("application_id", "juror_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    juror_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    assigned_at: Mapped[datetime]
+    assigned_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    declined_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    scored_at: Mapped[datetime | None] = mapped_column(default=None)
+    #: "admit" or "not_admit" once scored; "" before.
+    recommendation: Mapped[str] = mapped_column(String(16), default="")
+    comment: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    application: Mapped[Application] = relationship()
+    juror: Mapped[User] = relationship(foreign_keys=[juror_id])
+    scores: Mapped[list[JuryScore]] = relationship(
+        back_populates="assignment", order_by="JuryScore.id"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
+class JuryScore(Base):
+    """A juror's score (1-5) of one criterion of ``[jury] criteria``, with a comment."""
+
+    __tablename__ = "jury_scores"
+    __table_args__ = (UniqueConstraint("assignment_id", "criterion"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(ForeignKey("jury_assignments.id"), index=True)
+    criterion: Mapped[str] = mapped_column(String(60))
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    assignment: Mapped[JuryAssignment] = relationship(back_populates="scores")

@@ -10,6 +10,7 @@ class Role(StrEnum):
     COMMISSION = "commission"  #: a National Commission: endorses its country's cities
     INSTITUTE = "institute"  #: the network secretariat (UIL): admits, reviews reports
     ADMIN = "admin"  #: configuration, calls, users
+    JUROR = "juror"  #: an expert the Institute invites: scores the applications assigned
     SYSTEM = "system"  #: the scheduler's sweep
 
 
@@ -40,6 +41,14 @@ class ReportState(StrEnum):
     SUBMITTED = "submitted"  #: with the Institute
     ACCEPTED = "accepted"  #: accepted by the Institute
     RETURNED = "returned"  #: back with the city for revision
+
+
+class AssignmentState(StrEnum):
+    """An application given to one juror (``workflow.services.jury``)."""
+
+    ASSIGNED = "assigned"  #: with the juror, not scored yet
+    SCORED = "scored"  #: the juror submitted their scores and recommendation
+    DECLINED = "declined"  #: the juror declined it (for example a conflict of interest)
 
 
 class Route(StrEnum):

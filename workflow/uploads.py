@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 from config import Settings
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput, NotFound, WorkflowError
-from workflow.models import Application, City, UploadedFile
+from workflow.models import Application, City, ReportFile, UploadedFile
 from workflow.services import applications as apps
 from workflow.services.common import audit, flush, get
 from workflow.states import ApplicationState as A
@@ -189,7 +189,11 @@ def _city_usage(session: Session, city_id: int) -> int:
         .join(Application, Application.id == UploadedFile.application_id)
         .where(Application.city_id == city_id)
     )
-    return int(used or 0)
+    # A questionnaire report's supporting documents count towards the same quota.
+    reports = session.scalar(
+        select(func.coalesce(func.sum(ReportFile.size), 0)).where(ReportFile.city_id == city_id)
+    )
+    return int(used or 0) + int(reports or 0)
 
 
 def _earlier_versions(session: Session, app: Application) -> list[UploadedFile]:

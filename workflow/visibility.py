@@ -1,7 +1,8 @@
 """What an actor may see: the scope of every list, written once, as SQL.
 
 A city sees its own records, a Commission those of its country's cities, the Institute,
-an administrator and the scheduler everything. ``workflow.actors.can_see`` and
+an administrator and the scheduler everything, a juror only the applications assigned to
+them (not declined) and no city, membership or report. ``workflow.actors.can_see`` and
 ``require_city_scope`` are the same rule for one row already loaded; these are the rule
 for many rows, so a list, a count and a page all come from one select. The read model
 (``workflow.views``, ``workflow.member_views``) builds every list that pages, API and CLI
@@ -13,12 +14,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, case, select, true
+from sqlalchemy import ColumnElement, Select, case, false, select, true
 from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.actors import Actor
-from workflow.models import Application, Call, City, Membership, Report
+from workflow.models import Application, Call, City, JuryAssignment, Membership, Report
 from workflow.states import Role
 
 
@@ -30,6 +31,8 @@ def city_scope(
         return city_id == actor.city_id
     if actor.role is Role.COMMISSION:
         return country_code == actor.country_code
+    if actor.role is Role.JUROR:
+        return false()
     return true()
 
 
@@ -39,6 +42,13 @@ def name_matches(search: str) -> ColumnElement[bool]:
 
 
 def application_scope(actor: Actor) -> ColumnElement[bool]:
+    if actor.role is Role.JUROR:
+        return Application.id.in_(
+            select(JuryAssignment.application_id).where(
+                JuryAssignment.juror_id == actor.user_id,
+                JuryAssignment.state.in_(("assigned", "scored")),
+            )
+        )
     return city_scope(actor, Application.city_id, Application.country_code)
 
 

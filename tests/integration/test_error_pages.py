@@ -5,6 +5,7 @@ that holds it, without the passwords."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from sqlalchemy import select
 from starlette.responses import HTMLResponse, Response
 
 from config import load_settings
@@ -20,6 +22,7 @@ from tests.e2e.clients import visitor
 from tests.e2e.live import Live, live_portal
 from web import flash
 from web.app import create_app
+from web.models import FlashNote
 from web.viewer import viewer
 from workflow.db import make_engine, session_factory
 
@@ -120,6 +123,11 @@ def test_a_note_is_read_once_by_its_page_in_its_browser(app: FastAPI) -> None:
             )
             assert sent.status_code == 303 and sent.headers["location"] == "/noted?x=1"
             token = mine.cookies[flash.COOKIE]
+            # The database holds neither the token nor the page's address (it may be secret).
+            with app.state.portal.factory() as session:
+                stored = session.scalars(select(FlashNote)).all()
+            assert [n.path for n in stored] == [hashlib.sha256(b"/noted").hexdigest()]
+            assert token not in {n.token_hash for n in stored}
             # Not the page it was left for; not another browser with a guessed token.
             assert (await mine.get("/elsewhere")).text == "None|{}"
             other.cookies.set(flash.COOKIE, "a-guess")

@@ -17,6 +17,7 @@ from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow import member_views
 from workflow.errors import WorkflowError
 from workflow.services import memberships
+from workflow.services.questionnaire_reports import questionnaire_of
 
 router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
@@ -82,6 +83,7 @@ def report_page(
             ],
             "submit_offered": any(o.trigger == "submit" for o in view.offers),
             "summary": report.summary,
+            "questionnaire": questionnaire_of(report),
             "kept": kept,
             "confirmed": actions.CONFIRMED["report"],
             "note": queries.system_note,

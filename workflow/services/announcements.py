@@ -65,12 +65,19 @@ def _title(title: str) -> str:
 
 
 def create(
-    session: Session, settings: Settings, actor: Actor, *, title: str = "", now: datetime
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    *,
+    title: str = "",
+    on: date | None = None,
+    now: datetime,
 ) -> Announcement:
-    """A draft announcement (its title may wait until publication)."""
+    """A draft announcement (its title and its planned date ``on`` may wait until
+    publication, which sets the date for good)."""
     _institute(actor, "start an announcement")
     announcement = Announcement(
-        title=check_one_line(title, "title").strip(), created_at=now, corrected=0
+        title=check_one_line(title, "title").strip(), date=on, created_at=now, corrected=0
     )
     effects.start(session, settings, ANNOUNCEMENT, announcement, "create", actor, now=now)
     return announcement

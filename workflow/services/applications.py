@@ -28,6 +28,7 @@ from workflow.services import calls as call_service
 from workflow.services import effects
 from workflow.services.common import audit, check_version, flush, get, publish
 from workflow.services.directory import check_one_line
+from workflow.services.jury import require_assigned
 from workflow.states import ApplicationState as A
 from workflow.states import MembershipState, Role, Route
 from workflow.visibility import mask, told_only_when_announced
@@ -174,7 +175,10 @@ def require_valid(app: Application, settings: Settings, *, for_submission: bool)
 
 def load(session: Session, actor: Actor, application_id: int, *, lock: bool = True) -> Application:
     app = get(session, Application, application_id, "application", lock=lock)
-    require_city_scope(actor, app.city_id, app.country_code, "application")
+    if actor.role is Role.JUROR:
+        require_assigned(session, actor, app.id)
+    else:
+        require_city_scope(actor, app.city_id, app.country_code, "application")
     return app
 
 

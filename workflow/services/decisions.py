@@ -20,7 +20,8 @@ from workflow.services import (
     effects,
     memberships,  # noqa: F401 (registers the membership effects)
 )
-from workflow.services.common import flush, publish
+from workflow.services.common import audit, flush, publish
+from workflow.services.jury import recommendation_note
 from workflow.states import ApplicationState as A
 
 #: The destinations that are the decision on an application (stamped ``decided_at``).
@@ -61,6 +62,8 @@ def decide(
     apps.transition(
         session, settings, actor, app, trigger, now=now, comment=comment, version=version
     )
+    if step.dest in (A.ADMITTED, A.NOT_ADMITTED):
+        _record_jury(session, actor, app, trigger, now)
     return app
 
 
@@ -87,6 +90,23 @@ def _reopen_quietly(
     pending[:] = [e for e in pending if (e.subject_type, e.subject_id) != ("application", app.id)]
     publish(session, settings)
     flush(session, "application", app.id)
+
+
+def _record_jury(
+    session: Session, actor: Actor, app: Application, trigger: str, now: datetime
+) -> None:
+    """The decision records the jury's recommendation beside it in the audit log."""
+    note = recommendation_note(session, app)
+    if note:
+        audit(
+            session,
+            actor,
+            subject_type="application",
+            subject_id=app.id,
+            action="jury_recommendation",
+            now=now,
+            comment=f"{trigger}; {note}",
+        )
 
 
 def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) -> Step:

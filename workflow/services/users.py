@@ -107,6 +107,16 @@ def _scope(
                 label="users.country",
             )
         return country_code.upper(), None
+    if role is Role.JUROR:
+        # A juror's own country: never given an application of it (conflicts of interest).
+        if not country_code or session.get(Country, country_code.upper()) is None:
+            raise FieldInvalid(
+                "juror_country_needed",
+                "",
+                "A juror needs their own country (--country): they never review its cities.",
+                label="users.country",
+            )
+        return country_code.upper(), None
     return None, None
 
 

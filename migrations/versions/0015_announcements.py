@@ -2,8 +2,8 @@
 applications.announcement_id and announced_at). Decisions taken before this revision
 count as announced when they were decided.
 
-Revision ID: 0013
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-10 10:00:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 import workflow.models
 
-revision: str = "0013"
-down_revision: str | None = "0011"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | None = None
 depends_on: str | None = None
 
