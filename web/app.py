@@ -26,7 +26,15 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from config import Settings
 from config.paths import uploads_folder
 from notifications import wiring
-from web import api, api_admin, api_applications, api_members, api_questionnaires, pages
+from web import (
+    api,
+    api_admin,
+    api_announcements,
+    api_applications,
+    api_members,
+    api_questionnaires,
+    pages,
+)
 from web.health import Monitoring
 from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
 from web.security import SessionSigner
@@ -196,6 +204,7 @@ def create_app(
     for router in (api.router, api_applications.router, api_members.router, api_admin.router):
         app.include_router(router)
     app.include_router(api_questionnaires.router)
+    app.include_router(api_announcements.router)
     # Outermost: times every request; answers /healthz, /readyz, /metrics (web.health).
     app.add_middleware(Monitoring)
     return app

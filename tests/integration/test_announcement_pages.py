@@ -202,3 +202,67 @@ def test_the_announcement_pages_in_french(live: Live) -> None:
         assert "Date de l’annonce" in _alert(institute, f"{path}/publish").replace("'", "’")
     finally:
         institute.close()
+
+
+def test_announcements_through_the_json_api(live: Live) -> None:
+    jelgava, lyon = _decided(live, "Jelgava", "admit"), _decided(live, "Lyon", "not_admit")
+    institute = visitor(live.url, "institute@example.org")
+    admin = visitor(live.url, "admin@example.org")
+    city = visitor(live.url, "jelgava@example.org")
+    try:
+        waiting = institute.api.get("/api/v1/announcements/unannounced").json()
+        assert [(d["application_id"], d["decision"]) for d in waiting] == [
+            (jelgava, "admitted"), (lyon, "not_admitted"),
+        ]  # fmt: skip
+        made = institute.api.post("/api/v1/announcements", json={"title": "API batch"})
+        assert made.status_code == 201, made.text
+        key = made.json()["id"]
+        assert made.json()["state"] == "draft" and made.json()["decisions"] == []
+        empty = institute.api.post(
+            f"/api/v1/announcements/{key}/publish", json={"date": "2027-04-01"}
+        )
+        assert empty.status_code == 422
+        assert empty.json() == {
+            "code": "invalid_input",
+            "message": f"Announcement {key} has no decisions to tell.",
+        }
+        added = institute.api.post(
+            f"/api/v1/announcements/{key}/decisions", json={"application_ids": [jelgava, lyon]}
+        )
+        assert added.status_code == 200, added.text
+        assert added.json()["cities"] == 2
+        removed = institute.api.delete(f"/api/v1/announcements/{key}/decisions/{lyon}")
+        assert [d["application_id"] for d in removed.json()["decisions"]] == [jelgava]
+        # administrators read, only the Institute acts; cities get nothing
+        assert admin.api.get(f"/api/v1/announcements/{key}").status_code == 200
+        assert admin.api.post(
+            f"/api/v1/announcements/{key}/publish", json={"date": "2027-04-01"}
+        ).status_code == 403
+        assert city.api.get("/api/v1/announcements").status_code == 403
+        published = institute.api.post(
+            f"/api/v1/announcements/{key}/publish", json={"date": "2027-04-01"}
+        )
+        assert published.status_code == 200, published.text
+        body = published.json()
+        assert (body["state"], body["date"]) == ("published", "2027-04-01")
+        member = _membership(live, jelgava)
+        assert member is not None and member.admitted_on == date(2027, 4, 1)
+        again = institute.api.post(
+            f"/api/v1/announcements/{key}/decisions", json={"application_ids": [lyon]}
+        )
+        assert again.status_code == 422 and "is published" in again.json()["message"]
+        fixed = institute.api.post(
+            f"/api/v1/announcements/{key}/decisions/{jelgava}/correct",
+            json={"reason": "Counted twice."},
+        )
+        assert fixed.status_code == 200, fixed.text
+        body = fixed.json()
+        assert (body["state"], body["corrected"]) == ("corrected", 1)
+        assert body["decisions"][0]["decision"] == "not_admitted"
+        said = [c["comment"] for c in body["corrections"]]
+        assert said == [f"application {jelgava}: Counted twice."]
+        listed = institute.api.get("/api/v1/announcements").json()
+        assert [(a["id"], a["state"], a["cities"]) for a in listed] == [(key, "corrected", 1)]
+    finally:
+        for person in (institute, admin, city):
+            person.close()
