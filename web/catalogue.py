@@ -170,6 +170,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.not_in_announcement", "invalid_input.not_unannounced",
         "invalid_input.in_other_announcement", "invalid_input.no_such_call",
         "invalid_input.no_decisions_chosen",
+        # workflow/services/decisions.py check_decide: the city and Commission after a decision
+        "invalid_input.decided_unannounced",
         # workflow/services/directory.py upsert_country: a region not in workflow.regions
         "invalid_input.not_region",
         # InvalidInput(message, why, **params) / NotAllowed(message, why) at their raise

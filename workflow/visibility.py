@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import ColumnElement, Select, case, false, select, true
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy.orm import QueryableAttribute, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.actors import Actor
@@ -83,7 +83,23 @@ def mask(actor: Actor, app: Application) -> Application:
     if shown != app.state:
         set_committed_value(app, "state", shown)
         set_committed_value(app, "decided_at", None)
+        session = object_session(app)
+        if session is not None:
+            session.info.setdefault(_MASKED, set()).add(app.id)
     return app
+
+
+#: ``session.info`` key: the ids of the applications :func:`mask` showed as under review.
+_MASKED = "masked_decisions"
+
+
+def decided_unannounced(app: Application) -> bool:
+    """Whether the Institute has decided ``app`` and not announced it yet (also when
+    :func:`mask` shows it to the city as under review)."""
+    if app.state in UNANNOUNCED_DECISIONS and app.announced_at is None:
+        return True
+    session = object_session(app)
+    return session is not None and app.id in session.info.get(_MASKED, ())
 
 
 def seen_state(actor: Actor) -> ColumnElement[str]:

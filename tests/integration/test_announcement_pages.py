@@ -266,3 +266,30 @@ def test_announcements_through_the_json_api(live: Live) -> None:
     finally:
         for person in (institute, admin, city):
             person.close()
+
+
+def test_a_city_cannot_withdraw_a_decided_application_nor_learn_the_decision(
+    live: Live,
+) -> None:
+    """docs/domain.md: the city withdraws until the Institute has decided; an unannounced
+    decision is under review for it, and the refusal does not give the decision away."""
+    app_id = _decided(live, "Jelgava", "not_admit")
+    city = visitor(live.url, "jelgava@example.org")
+    try:
+        page = city.pages.get(f"/applications/{app_id}").text
+        assert "badge state-under_review" in page and "badge state-not_admitted" not in page
+        assert "Not this time." not in page  # the reason of the refusal waits too
+        sent = city.post_form(
+            f"/applications/{app_id}/act", {"trigger": "withdraw", "confirm": "yes"}
+        )
+        assert sent.status_code == 303
+        said = _alert(city, sent.headers["location"])
+        assert "The Institute has taken its decision on this application" in said
+        assert "admitted" not in said.lower()
+        api = city.api.post(f"/api/v1/applications/{app_id}/actions/withdraw", json={})
+        assert api.status_code == 422 and "admitted" not in api.text
+        with live.factory() as session:
+            found = session.get(Application, app_id)
+            assert found is not None and found.state == "not_admitted"
+    finally:
+        city.close()

@@ -23,6 +23,7 @@ from workflow.services import (
 from workflow.services.common import audit, flush, publish
 from workflow.services.jury import recommendation_note
 from workflow.states import ApplicationState as A
+from workflow.visibility import decided_unannounced, told_only_when_announced
 
 #: The destinations that are the decision on an application (stamped ``decided_at``).
 DECIDED = (A.ADMITTED, A.NOT_ADMITTED, A.DECLINED)
@@ -112,7 +113,17 @@ def _record_jury(
 def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) -> Step:
     """Whether ``actor`` may fire ``trigger`` (any but submit and endorse) on ``app`` now:
     the state and role, and for ``expire`` that the time to submit is over. The comment
-    a step needs is the person's input, checked when it fires."""
+    a step needs is the person's input, checked when it fires. The city and its
+    Commission can change nothing once the Institute has decided, announced or not (the
+    city withdraws only until the decision); the refusal does not tell the decision."""
+    if told_only_when_announced(actor) and decided_unannounced(app):
+        raise InvalidInput(
+            f"The Institute has decided on application {app.id}; its decision will be "
+            "announced.",
+            "decided_unannounced",
+            kind="application",
+            key=app.id,
+        )
     step = APPLICATION.resolve(trigger, app.state, actor.role, kind="application", key=app.id)
     if trigger == "expire":
         _check_expiry(app, now)
