@@ -90,7 +90,7 @@ def _out(session: Session, found: Announcement) -> AnnouncementOut:
         version=found.version,
         published_at=found.published_at,
         corrected=found.corrected,
-        cities=len(service.decisions_of(session, found.id)),
+        cities=service.city_count(session, found),
     )
 
 

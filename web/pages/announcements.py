@@ -98,7 +98,7 @@ def announcement_list(request: Request, who: Viewer = Depends(signed_in)) -> Res
     values = flash.kept(request)
     with portal.reading() as session:
         found = service.list_announcements(session, actor_of(who))
-        counts = {a.id: len(service.decisions_of(session, a.id)) for a in found}
+        counts = {a.id: service.city_count(session, a) for a in found}
         context = {
             "drafts": [a for a in found if a.state == N.DRAFT],
             "published": [a for a in found if a.state != N.DRAFT],

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -29,7 +29,7 @@ from workflow import events
 from workflow.actors import Actor, require_role
 from workflow.errors import InvalidInput
 from workflow.machines import ANNOUNCEMENT, APPLICATION
-from workflow.models import Announcement, Application, AuditEvent, Call
+from workflow.models import Announcement, Application, AuditEvent, Call, Membership
 from workflow.services import (
     effects,
     memberships,  # noqa: F401 (registers the membership effects)
@@ -189,6 +189,22 @@ def decisions_of(session: Session, announcement_id: int) -> list[Application]:
             .where(Application.announcement_id == announcement_id)
             .order_by(Application.id)
         )
+    )
+
+
+def city_count(session: Session, announcement: Announcement) -> int:
+    """The cities an announcement told: its decisions, or for one recorded before the
+    system (imported members, no application) the members imported as admitted that day."""
+    told = len(decisions_of(session, announcement.id))
+    if told or announcement.date is None or announcement.state == N.DRAFT:
+        return told
+    return (
+        session.scalar(
+            select(func.count(Membership.id)).where(
+                Membership.application_id.is_(None), Membership.admitted_on == announcement.date
+            )
+        )
+        or 0
     )
 
 
