@@ -23,7 +23,7 @@ from tests.e2e.clients import Visitor, visitor
 from tests.e2e.live import Live, live_portal
 from workflow.db import transaction
 from workflow.models import Announcement, Application, City, Membership, User
-from workflow.services import decisions, submissions
+from workflow.services import announcements, decisions, submissions
 
 START = datetime(2027, 3, 10, 9, tzinfo=UTC)
 ALERT = re.compile(r'role="alert">(.*?)</div>', re.S)
@@ -293,3 +293,35 @@ def test_a_city_cannot_withdraw_a_decided_application_nor_learn_the_decision(
             assert found is not None and found.state == "not_admitted"
     finally:
         city.close()
+
+
+def test_the_public_list_of_announcements_needs_no_sign_in(live: Live) -> None:
+    jelgava, lyon = _decided(live, "Jelgava", "admit"), _decided(live, "Lyon", "not_admit")
+    anyone = visitor(live.url, None)
+    try:
+        assert "No announcement has been published yet." in anyone.pages.get(
+            "/announcements/public"
+        ).text
+        assert anyone.pages.get("/announcements").status_code == 303  # to the sign-in
+        with transaction(live.factory) as session:
+            found = announcements.announce(
+                session, live.settings, INSTITUTE, [jelgava, lyon], on=date(2027, 3, 12),
+                title="New members, March 2027", now=START,
+            )  # fmt: skip
+            key = found.id
+        page = anyone.pages.get("/announcements/public")
+        assert page.status_code == 200
+        text = html.unescape(page.text)
+        assert "New members, March 2027" in text and "2 cities." in text
+        assert "Jelgava" in text and "Lyon" not in text  # only the admitted are named
+        with transaction(live.factory) as session:
+            announcements.correct(
+                session, live.settings, INSTITUTE, key, jelgava, reason="Counted twice.",
+                now=START,
+            )  # fmt: skip
+        text = html.unescape(anyone.pages.get("/announcements/public").text)
+        assert "(corrected once)" in text and "Jelgava" not in text
+        fr = anyone.pages.get("/announcements/public", headers={"Accept-Language": "fr"})
+        assert "Nouveaux membres du réseau" in fr.text
+    finally:
+        anyone.close()

@@ -134,6 +134,14 @@ def announcement_create(
     return RedirectResponse(f"/announcements/{key}?done=announcement_created", status_code=303)
 
 
+@router.get("/announcements/public")
+def public_announcements(request: Request) -> Response:
+    """Published announcements and the cities they admitted, for everyone (no sign-in)."""
+    with portal_of(request).reading() as session:
+        found = service.published(session)
+        return render(request, "announcements/public.html", {"announcements": found})
+
+
 @router.get("/announcements/{announcement_id}")
 def announcement_page(
     request: Request, announcement_id: Id, who: Viewer = Depends(signed_in)

@@ -208,6 +208,24 @@ def city_count(session: Session, announcement: Announcement) -> int:
     )
 
 
+def published(session: Session) -> list[tuple[Announcement, list[Application], int]]:
+    """For everyone (no sign-in): each published announcement, newest first, with the
+    cities it admitted (as they stand after any correction) and its count of cities."""
+    found = session.scalars(
+        select(Announcement)
+        .where(Announcement.state != N.DRAFT)
+        .order_by(Announcement.date.desc(), Announcement.id.desc())
+    )
+    return [
+        (
+            a,
+            [d for d in decisions_of(session, a.id) if d.state == A.ADMITTED],
+            city_count(session, a),
+        )
+        for a in found
+    ]
+
+
 def publish_announcement(
     session: Session,
     settings: Settings,
