@@ -117,6 +117,10 @@ def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) ->
     Commission can change nothing once the Institute has decided, announced or not (the
     city withdraws only until the decision); the refusal does not tell the decision."""
     if told_only_when_announced(actor) and decided_unannounced(app):
+        # refused as the state they see refuses it (the role first), then as decided
+        APPLICATION.resolve(
+            trigger, A.UNDER_REVIEW.value, actor.role, kind="application", key=app.id
+        )
         raise InvalidInput(
             f"The Institute has decided on application {app.id}; its decision will be "
             "announced.",
