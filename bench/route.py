@@ -2,9 +2,9 @@
 
 submit (city) -> endorse (Commission) -> start_review (Institute) -> admit (Institute);
 one transaction per action. Each step writes the application's new state and version,
-one audit event and its outbox rows; admission also writes the membership and its
-audit event. The peers write the same rows as our services (checked by
-:func:`row_counts` after each run).
+one audit event and its outbox rows; admission is announced at once: one more audit
+event, and the membership and its audit event. The peers write the same rows as our
+services (checked by :func:`row_counts` after each run).
 """
 
 from __future__ import annotations
@@ -48,6 +48,9 @@ ROUTE = (
     Step("admit", Role.INSTITUTE, "under_review", "admitted", IN_WINDOW + timedelta(days=60)),
 )
 INSTITUTE = Actor(Role.INSTITUTE, "UIL officer", user_id=None)
+#: The route's admission is announced in the same action (one more audit event, the
+#: application's ``announce_admission``, whose mail and membership are the admission's).
+ANNOUNCED = {"admit": "announce_admission"}
 
 
 def actor(step: Step, city_id: int, country: str) -> Actor:
@@ -67,7 +70,9 @@ def bench_settings(url: str) -> Settings:
 def outbox_rows(
     app: Application, trigger: str, settings: Settings, now: datetime, round_: str
 ) -> list[dict[str, Any]]:
-    """The outbox rows our services write for ``trigger``, rendered the same way."""
+    """The outbox rows our services write for ``trigger``, rendered the same way (an
+    admission on the route is announced at once: its mail is the announcement's)."""
+    trigger = ANNOUNCED.get(trigger, trigger)
     event = Event(
         workflow="application",
         subject_type="application",

@@ -119,6 +119,11 @@ def write_step(
             (at, None, "UIL officer", "institute", "membership", app_id, "admit", None,
              "active", f"application {app_id}"),
         )  # fmt: skip
+        execute(
+            AUDIT,
+            (at, None, "UIL officer", "institute", "application", app_id, "announce_admission",
+             "admitted", "admitted", ""),
+        )  # fmt: skip
 
 
 class Limit:

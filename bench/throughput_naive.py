@@ -105,3 +105,16 @@ def act(session: Any, settings: Any, step: Step, app_id: int, city_id: int, coun
                 comment=f"application {app_id}",
             )
         )
+        session.add(
+            AuditEvent(
+                at=step.at,
+                actor_name=who.name,
+                role=who.role.value,
+                subject_type="application",
+                subject_id=app_id,
+                action="announce_admission",
+                from_state="admitted",
+                to_state="admitted",
+                comment="",
+            )
+        )

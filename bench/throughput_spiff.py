@@ -164,4 +164,17 @@ def act(
                 comment=f"application {app_id}",
             )
         )
+        session.add(
+            AuditEvent(
+                at=step.at,
+                actor_name=who.name,
+                role=who.role.value,
+                subject_type="application",
+                subject_id=app_id,
+                action="announce_admission",
+                from_state="admitted",
+                to_state="admitted",
+                comment="",
+            )
+        )
     session.flush()

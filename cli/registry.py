@@ -125,6 +125,11 @@ ENTRIES: dict[str, Entry] = {
         "app",
         "The expert jury: assign jurors, score, decline, see the scores and the ranking.",
     ),
+    "announcement": _group(
+        "cli.announcements",
+        "app",
+        "Announcements: the Institute's admit and not-admit decisions, told in batches.",
+    ),
     "outbox": _group(
         "cli.outbox",
         "app",

@@ -73,6 +73,17 @@ def application(app: Application, settings: Settings, event: Event) -> dict[str,
     }
 
 
+def decision_corrected(app: Application, settings: Settings, event: Event) -> dict[str, Any]:
+    """An announced decision corrected: ``application`` and ``admitted`` (the decision now),
+    ``announced_on`` (the announcement's date) and ``comment`` (the reason)."""
+    return {
+        **application(app, settings, event),
+        "admitted": app.state == "admitted",
+        "announced_on": event.facts.get("announced_on"),
+        "announcement": event.facts.get("announcement", ""),
+    }
+
+
 def report(report: Report, settings: Settings, event: Event) -> dict[str, Any]:
     """A report's submission and review (the submission's comment is for the audit only)."""
     city = report.membership.city

@@ -148,8 +148,19 @@ EVENTS: dict[tuple[str, str], tuple[Mail, ...]] = {
     ("application", "endorse"): (Mail("application_forwarded", to=("institute",), cc=("city",)),),
     ("application", "return_to_city"): (_to_city("application_returned", contexts.application),),
     ("application", "decline"): (_to_city("application_declined", contexts.application),),
-    ("application", "admit"): (_to_city("application_admitted", contexts.application),),
-    ("application", "not_admit"): (_to_city("application_not_admitted", contexts.application),),
+    # The Institute's decisions are told when their announcement is published.
+    ("application", "announce_admission"): (
+        _to_city("application_admitted", contexts.application),
+    ),
+    ("application", "announce_non_admission"): (
+        _to_city("application_not_admitted", contexts.application),
+    ),
+    ("application", "correct_admission"): (
+        _to_city("decision_corrected", contexts.decision_corrected),
+    ),
+    ("application", "correct_non_admission"): (
+        _to_city("decision_corrected", contexts.decision_corrected),
+    ),
     ("application", "reopen"): (_to_city("application_reopened", contexts.application),),
     ("application", "withdraw"): (_to_city("application_withdrawn", contexts.application),),
     ("report", "submit"): (

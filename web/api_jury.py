@@ -193,7 +193,7 @@ def my_assignments(
     ``call``."""
     portal = portal_of(request)
     actor = actor_of(who)
-    with portal.unit() as session:
+    with portal.reading() as session:
         if actor.role == Role.JUROR:
             rows = jury.assignments_of(session, actor, states=(*jury.OPEN, "declined"))
         else:
@@ -305,7 +305,7 @@ def ranking(
     recommendation)."""
     portal = portal_of(request)
     criteria = list(portal.settings.jury.criteria)
-    with portal.unit() as session:
+    with portal.reading() as session:
         return jury.ranking_rows(jury.ranking(session, actor_of(who), call_name), criteria)
 
 
@@ -314,6 +314,6 @@ def scores_of(request: Request, app_id: Id, who: Viewer = Depends(api_user)) -> 
     """The jury's scores of an application: all of them for the Institute; for a juror
     their own, and the others' once theirs are submitted."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         found = jury.scores_of(session, actor_of(who), app_id)
         return ScoresOut.of(found, list(portal.settings.jury.criteria))

@@ -41,7 +41,7 @@ def list_members(
     filter (``workflow.member_views.MemberFilter``); page with limit and offset."""
     portal = portal_of(request)
     where = member_views.MemberFilter(state=state, country=country, search=q, year=year, sort=sort)
-    with portal.unit() as session:
+    with portal.reading() as session:
         rows = member_views.member_lines(
             session,
             portal.settings,

@@ -170,7 +170,7 @@ def get_answers(request: Request, report_id: Id, who: Viewer = Depends(api_user)
     """The report's questionnaire, its answers (the draft), what still keeps it from
     submission, and the comments of a returned report."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         return _answers(session, report_service.get_report(session, actor_of(who), report_id))
 
 
@@ -225,7 +225,7 @@ def review(
 def versions(request: Request, report_id: Id, who: Viewer = Depends(api_user)) -> list[VersionOut]:
     """Every submitted version, oldest first, with the Institute's comments and outcome."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         report_service.get_report(session, actor_of(who), report_id)
         return [VersionOut.of(v) for v in qr.versions_of(session, report_id)]
 
@@ -234,7 +234,7 @@ def versions(request: Request, report_id: Id, who: Viewer = Depends(api_user)) -
 def cycles(request: Request, who: Viewer = Depends(api_user)) -> list[CycleOut]:
     """Reporting compliance per cycle (due date): on time, late, missing, not yet due."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         rows = qr.cycle_compliance(session, actor_of(who), portal.now().date())
         return [
             CycleOut(
@@ -252,6 +252,6 @@ def cycles(request: Request, who: Viewer = Depends(api_user)) -> list[CycleOut]:
 def cycle_csv(request: Request, due_on: date, who: Viewer = Depends(api_user)) -> Response:
     """One row per report of the cycle, one column per question."""
     portal = portal_of(request)
-    with portal.unit() as session:
+    with portal.reading() as session:
         text = qr.cycle_csv(session, actor_of(who), due_on)
     return Response(text, media_type="text/csv; charset=utf-8")

@@ -27,7 +27,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from config import Settings
 from config.paths import uploads_folder
 from notifications import wiring
-from web import api, api_admin, api_applications, api_jury, api_members, api_questionnaires, pages
+from web import (
+    api,
+    api_admin,
+    api_announcements,
+    api_applications,
+    api_jury,
+    api_members,
+    api_questionnaires,
+    pages,
+)
 from web.health import Monitoring
 from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
 from web.security import SessionSigner
@@ -217,6 +226,7 @@ def create_app(
         app.include_router(router)
     app.include_router(api_questionnaires.router)
     app.include_router(api_jury.router)
+    app.include_router(api_announcements.router)
     # Outermost: times every request; answers /healthz, /readyz, /metrics (web.health).
     app.add_middleware(Monitoring)
     return app

@@ -37,6 +37,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
                  "application_forwarded", "application_not_admitted", "application_reopened",
                  "application_returned", "application_submitted",
                  "application_submitted_direct", "application_withdrawn", "call_opened",
+                 "decision_corrected",
                  "commission_reminder", "draft_reminder", "membership_inactive",
                  "membership_reinstated", "membership_removed", "membership_withdrawn",
                  "password_reset", "report_accepted", "report_due_today", "report_overdue",
@@ -56,7 +57,10 @@ RUNTIME: dict[str, tuple[str, ...]] = {
              "calendar_renewed",
              # web/pages/jury.py
              "jury_scored", "jury_declined", "jury_assigned", "jury_spread", "jury_deadline",
-             "juror_invited"),
+             "juror_invited",
+             # web/pages/announcements.py
+             "announcement_created", "announcement_added", "announcement_removed",
+             "announcement_published", "announcement_corrected"),
     # web/feeds.py: an event's words, by workflow.feeds.EntryKind.
     "calendar.call_window": ("summary", "description"),
     "calendar.commission_deadline": ("summary", "description"),
@@ -78,16 +82,21 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               # workflow/services/users.py, directory.py
               "change",
               # workflow/services/jury.py, decisions.py
-              "set_review_deadline", "jury_recommendation"),
+              "set_review_deadline", "jury_recommendation",
+              # workflow/services/announcements.py
+              "add_decision", "remove_decision"),
     # web/refusals.py: the ``kind`` of a refusal; templates: the route of an application.
     "kind": ("application", "report", "membership", "call", "city", "country", "user", "message",
-             "outbox message", "outbox status", "assignment"),
+             "outbox message", "outbox status", "assignment", "announcement"),
     # workflow/services/jury.py: the default criteria of config/defaults.toml [jury]
     # (a criterion an operator adds needs its words here and in the catalogues).
     # web/templates/jury: a recommendation (jury.RECOMMENDATIONS, ApplicationScores).
     "jury.rec": ("admit", "not_admit", "tied"),
     "jury.criterion": ("commitment", "good_practice", "vision", "implementation_plan",
                        "monitoring"),
+    # web/templates/announcements: the jury's recommendation, the list's two groups.
+    "announcement.jury": ("admit", "not_admit", "tied"),
+    "announcement.list": ("drafts", "published"),
     "route": ("commission", "direct"),
     # web/templates/applications: submission problems by field (form_problems).
     "problem": ("mayor_name", "mayor_title", "contact_name", "contact_email", "signed_form",
@@ -105,7 +114,9 @@ RUNTIME: dict[str, tuple[str, ...]] = {
               "country", "commission_name", "commission_email", "city_name", "review_deadline",
               # workflow.names: the names per language (forms, CSV columns, refusals)
               "commission_name_en", "commission_name_fr", "commission_name_lv",
-              "commission_name_ru", "name_en", "name_fr", "name_lv", "name_ru"),
+              "commission_name_ru", "name_en", "name_fr", "name_lv", "name_ru",
+              # workflow/services/announcements.py
+              "title"),
     # web/listing.py FilterRefused: the label of a list's page and sort parameters.
     "list": ("page", "sort"),
     # web/pages/messages.py: an outbox row's status, as the person it was sent to reads it.
@@ -160,6 +171,14 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         # web/accounts.py: password reset and change
         "wrong_password", "too_many_resets", "invalid_input.reset_link_used",
         "invalid_input.reset_link_expired",
+        # workflow/services/announcements.py
+        "invalid_input.title_missing", "invalid_input.announcement_published",
+        "invalid_input.announcement_draft", "invalid_input.announcement_empty",
+        "invalid_input.not_in_announcement", "invalid_input.not_unannounced",
+        "invalid_input.in_other_announcement", "invalid_input.no_such_call",
+        "invalid_input.no_decisions_chosen",
+        # workflow/services/decisions.py check_decide: the city and Commission after a decision
+        "invalid_input.decided_unannounced",
         # workflow/services/directory.py upsert_country: a region not in workflow.regions
         "invalid_input.not_region",
         # InvalidInput(message, why, **params) / NotAllowed(message, why) at their raise

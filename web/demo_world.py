@@ -36,8 +36,9 @@ from web import demo_data as data
 from workflow.actors import SYSTEM, Actor
 from workflow.calendar import end_of_day, local_date, start_of_day
 from workflow.db import transaction
-from workflow.machines import APPLICATION, ASSIGNMENT, MEMBERSHIP, REPORT, Workflow
+from workflow.machines import ANNOUNCEMENT, APPLICATION, ASSIGNMENT, MEMBERSHIP, REPORT, Workflow
 from workflow.models import (
+    Announcement,
     Application,
     AuditEvent,
     Call,
@@ -67,6 +68,15 @@ PDF = b"%PDF-1.4\n% GNLC demo: a signed application form (demo data)\n%%EOF\n"
 SEED = 2015
 #: Members imported before the system's first recorded call, by year before it.
 MEMBERS_PER_YEAR = (18, 22, 26, 28, 30, 32, 34, 36, 34, 30)
+#: The network's real announcement days (the other years: a day in September).
+ANNOUNCED_ON = {
+    2019: date(2019, 7, 17),
+    2020: date(2020, 9, 23),
+    2022: date(2022, 9, 2),
+    2024: date(2024, 2, 14),
+}
+#: The year whose announcement was corrected afterwards (55 cities, then 54).
+CORRECTED_YEAR = 2020
 
 
 @dataclass(frozen=True)
@@ -304,6 +314,11 @@ class _World:
         self.commissions: dict[str, Actor] = {}
         self.since = now  # set in build(): when the world's accounts were made
         self.admitted: list[tuple[Application, datetime]] = []
+        #: the previous call's decisions (told on one day) and the open call's, not yet told
+        self.announced: list[tuple[Application, datetime]] = []
+        self.unannounced: list[Application] = []
+        #: the imported members' announcement of each year
+        self.history: list[tuple[int, datetime]] = []
         self.uploads: list[tuple[Application, str, datetime, Actor]] = []
         self.zones = {p.code: p.timezone for p in data.PLACES}
 
@@ -346,6 +361,7 @@ class _World:
             self.admit(app, at)
         self.jury(current)
         self.imported(members, previous)
+        self.announcements(previous, current)
         self.session.flush()
         self.session.execute(insert(AuditEvent), self.trail.rows())
 
@@ -544,7 +560,7 @@ class _World:
             + ["declined"] * 2
             + ["forwarded"] * 2
             + ["direct"]
-            + ["under_review"] * 3
+            + ["under_review", "admitted_unannounced", "not_admitted_unannounced"]
             + ["withdrawn"] * 2
             + ["withdrawn_draft"]
         )
@@ -567,6 +583,8 @@ class _World:
                 "forwarded",
                 "direct",
                 "withdrawn_reviewed",
+                "admitted_unannounced",
+                "not_admitted_unannounced",
             )
             quota_key = (call.id, place.city.country_code)
             if endorsing and used[quota_key] >= call.quota:
@@ -695,11 +713,24 @@ class _World:
             return
         if recipe == "under_review":
             return
+        if recipe.endswith("_unannounced"):
+            # Decided in the open call, told to nobody yet: a draft announcement holds it.
+            clock = between(clock, self.now, 0.3, 0.8)
+            app.decided_at = app.updated_at = clock
+            if recipe == "not_admitted_unannounced":
+                words = data.INSTITUTE_NOT_ADMITTED.get(lang, data.INSTITUTE_NOT_ADMITTED["en"])
+                t.move(APPLICATION, app, "not_admit", self.institute, clock, words)
+            else:
+                t.move(APPLICATION, app, "admit", self.institute, clock)
+            self.unannounced.append(app)
+            return
         # The jury's decisions are announced together, some eight weeks after the deadline.
         announced = end_of_day(call.commission_deadline, tz) + timedelta(days=56, hours=8)
         clock = min(announced, self.now - timedelta(days=1))
         app.decided_at = clock
+        app.announced_at = clock  # told on the day of the batch
         app.updated_at = clock
+        self.announced.append((app, clock))
         if recipe == "not_admitted":
             words = data.INSTITUTE_NOT_ADMITTED.get(lang, data.INSTITUTE_NOT_ADMITTED["en"])
             t.move(APPLICATION, app, "not_admit", self.institute, clock, words)
@@ -769,9 +800,7 @@ class _World:
                     reason = "I advised this city on its plan last year."
                     record.declined_at = later
                     record.reason = reason
-                    self.trail.move(
-                        ASSIGNMENT, record, "decline_assignment", actor, later, reason
-                    )
+                    self.trail.move(ASSIGNMENT, record, "decline_assignment", actor, later, reason)
         self.session.flush()
 
     # -- memberships and reports ----------------------------------------------------
@@ -802,6 +831,10 @@ class _World:
         for offset, count in enumerate(MEMBERS_PER_YEAR):
             year = first_year + offset
             announced = datetime(year, 9, self.rng.randint(1, 25), 10, tzinfo=UTC)
+            if year in ANNOUNCED_ON:
+                real = ANNOUNCED_ON[year]
+                announced = datetime(real.year, real.month, real.day, 10, tzinfo=UTC)
+            self.history.append((year, announced))
             for _ in range(count):
                 place = next(pool)
                 key = (place.city.country_code, place.city.name)
@@ -824,6 +857,45 @@ class _World:
                     MEMBERSHIP, membership, "import", LOADER, announced, f"admitted {day}"
                 )
                 self.life(membership, place, announced, profile)
+
+    def announcements(self, previous: Call, current: Call) -> None:
+        """One published announcement per year of imported members (on its day; the 2020
+        one corrected), one for the previous call's decisions, and a draft holding the
+        open call's decided applications, for a newcomer to publish."""
+        t = self.trail
+
+        def published(title: str, at: datetime) -> Announcement:
+            made = Announcement(title=title, date=at.date(), created_at=at, corrected=0)
+            self.session.add(made)
+            t.start(ANNOUNCEMENT, made, "create", self.institute, at - timedelta(days=7))
+            made.published_at = at
+            t.move(ANNOUNCEMENT, made, "publish", self.institute, at, title)
+            return made
+
+        for year, at in self.history:
+            made = published(f"New members of the network, {year}", at)
+            if year == CORRECTED_YEAR:
+                fixed = at + timedelta(days=40)
+                t.move(
+                    ANNOUNCEMENT, made, "correct", self.institute, fixed,
+                    "One city counted twice: 55 admissions announced, 54 in fact.",
+                )  # fmt: skip
+                made.corrected = 1
+        if self.announced:
+            at = max(clock for _, clock in self.announced)
+            made = published(f"New members: call {previous.name}", at)
+            self.session.flush()
+            for app, _ in self.announced:
+                app.announcement_id = made.id
+        if self.unannounced:
+            draft = Announcement(
+                title=f"New members: call {current.name}", created_at=self.now, corrected=0
+            )
+            self.session.add(draft)
+            t.start(ANNOUNCEMENT, draft, "create", self.institute, self.now - timedelta(hours=2))
+            self.session.flush()
+            for app in self.unannounced:
+                app.announcement_id = draft.id
 
     def life(self, membership: Membership, place: _Place, admitted: datetime, profile: str) -> None:
         """Replay the member's years up to now: obligations, submissions, reviews and

@@ -25,9 +25,17 @@ from typing import Any
 from transitions import Machine
 
 from workflow.errors import NotAllowed, TransitionNotAllowed
-from workflow.states import ApplicationState, AssignmentState, MembershipState, ReportState, Role
+from workflow.states import (
+    AnnouncementState,
+    ApplicationState,
+    AssignmentState,
+    MembershipState,
+    ReportState,
+    Role,
+)
 
 A = ApplicationState
+N = AnnouncementState
 M = MembershipState
 R = ReportState
 CITY, COMMISSION, INSTITUTE, ADMIN, SYSTEM = (
@@ -296,7 +304,6 @@ APPLICATION = Workflow(
             A.ADMITTED,
             [INSTITUTE],
             "Admit as a member",
-            effects=["admit_membership"],
         ),
         step(
             "not_admit",
@@ -322,6 +329,45 @@ APPLICATION = Workflow(
             [INSTITUTE],
             "Correct the decision (reopen the review)",
             needs_comment=True,
+        ),
+        # An announcement's publication tells each decision in it (the city becomes a
+        # member on the announcement's date); a correction after it changes the decision.
+        step(
+            "announce_admission",
+            A.ADMITTED,
+            A.ADMITTED,
+            [INSTITUTE],
+            "Announce the admission",
+            effects=["admit_membership"],
+            internal=True,
+        ),
+        step(
+            "announce_non_admission",
+            A.NOT_ADMITTED,
+            A.NOT_ADMITTED,
+            [INSTITUTE],
+            "Announce the decision not to admit",
+            internal=True,
+        ),
+        step(
+            "correct_admission",
+            A.ADMITTED,
+            A.NOT_ADMITTED,
+            [INSTITUTE],
+            "Correct the announced admission (not admitted)",
+            needs_comment=True,
+            effects=["revoke_membership"],
+            internal=True,
+        ),
+        step(
+            "correct_non_admission",
+            A.NOT_ADMITTED,
+            A.ADMITTED,
+            [INSTITUTE],
+            "Correct the announced decision (admitted)",
+            needs_comment=True,
+            effects=["admit_membership"],
+            internal=True,
         ),
         step(
             "withdraw",
@@ -438,6 +484,32 @@ REPORT = Workflow(
     ),
 )
 
+ANNOUNCEMENT = Workflow(
+    "announcement",
+    AnnouncementState,
+    N.DRAFT,
+    (
+        step("create", (), N.DRAFT, [INSTITUTE], "Start an announcement"),
+        step(
+            "publish",
+            N.DRAFT,
+            N.PUBLISHED,
+            [INSTITUTE],
+            "Publish the announcement",
+            effects=["announce_decisions"],
+        ),
+        step(
+            "correct",
+            (N.PUBLISHED, N.CORRECTED),
+            N.CORRECTED,
+            [INSTITUTE],
+            "Correct a decision of the announcement",
+            needs_comment=True,
+            internal=True,
+        ),
+    ),
+)
+
 J = AssignmentState
 
 #: An application given to one juror (``workflow.services.jury``): the Institute assigns
@@ -461,4 +533,4 @@ ASSIGNMENT = Workflow(
     ),
 )
 
-WORKFLOWS = {w.name: w for w in (APPLICATION, MEMBERSHIP, REPORT, ASSIGNMENT)}
+WORKFLOWS = {w.name: w for w in (APPLICATION, MEMBERSHIP, REPORT, ANNOUNCEMENT, ASSIGNMENT)}

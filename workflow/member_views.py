@@ -35,6 +35,7 @@ from workflow.states import Role
 from workflow.views import PER_PAGE, Page, check_country, page_of, sorted_by
 from workflow.visibility import (
     name_matches,
+    seen_state,
     visible_applications,
     visible_cities,
     visible_memberships,
@@ -661,7 +662,7 @@ def report_counts(session: Session, actor: Actor) -> dict[str, int]:
 
 
 def application_counts(session: Session, actor: Actor) -> dict[str, int]:
-    return counts_by_state(session, visible_applications(actor), Application.state)
+    return counts_by_state(session, visible_applications(actor), seen_state(actor))
 
 
 def upcoming_due_dates(

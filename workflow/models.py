@@ -189,6 +189,24 @@ class Call(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
+class Announcement(Base):
+    """A batch of the Institute's decisions, told at once on its date (``published_at``);
+    ``corrected`` counts the decisions corrected after publication."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200), default="")
+    date: Mapped[date | None] = mapped_column(Date, default=None)
+    state: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
+    corrected: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+
 class Application(Base):
     """A city's application in one call, on one of the two routes."""
 
@@ -216,6 +234,11 @@ class Application(Base):
     endorsed_at: Mapped[datetime | None] = mapped_column(default=None)
     submitted_at: Mapped[datetime | None] = mapped_column(default=None)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The Institute's decision is told when the announcement it belongs to is published.
+    announcement_id: Mapped[int | None] = mapped_column(
+        ForeignKey("announcements.id"), default=None, index=True
+    )
+    announced_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

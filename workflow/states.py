@@ -54,3 +54,9 @@ class AssignmentState(StrEnum):
 class Route(StrEnum):
     COMMISSION = "commission"  #: city -> Commission -> Institute (seed, main route)
     DIRECT = "direct"  #: city -> Institute with the Commission's endorsement attached
+
+
+class AnnouncementState(StrEnum):
+    DRAFT = "draft"  #: being put together by the Institute, told to nobody
+    PUBLISHED = "published"  #: published on its date: its decisions are told
+    CORRECTED = "corrected"  #: published, and a decision in it corrected since

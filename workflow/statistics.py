@@ -6,7 +6,8 @@ statistics page, the API (``GET /api/v1/statistics``) and the CLI (``gnlc stats`
   year it left (its ``state_since``). A reinstated member counts from its admission year
   on, as if it had never left.
 - ``outcomes``: the applications of each call by outcome (admitted, not admitted,
-  declined, withdrawn, expired, or still in progress).
+  declined, withdrawn, expired, or still in progress); an admit or not-admit decision
+  counts once announced, in progress until then.
 - ``endorsements``: per call, the endorsements each country used against the quota
   (counted as the quota is: endorsed applications still forwarded, under review or
   decided).
@@ -31,6 +32,7 @@ from workflow.services.applications import ENDORSED
 from workflow.states import ApplicationState as A
 from workflow.states import MembershipState as M
 from workflow.states import Role
+from workflow.visibility import UNANNOUNCED_DECISIONS
 
 #: The outcomes of an application, in the order the page shows them.
 OUTCOMES = ("admitted", "not_admitted", "declined", "withdrawn", "expired", "in_progress")
@@ -155,13 +157,28 @@ def growth(session: Session, today: date) -> Growth:
 
 def outcomes(session: Session) -> list[CallOutcomes]:
     rows = session.execute(
-        select(Call.name, Call.opens_on, Application.state, func.count(Application.id))
+        select(
+            Call.name,
+            Call.opens_on,
+            Application.state,
+            Application.announced_at.is_not(None),
+            func.count(Application.id),
+        )
         .join(Application, Application.call_id == Call.id)
-        .group_by(Call.id, Call.name, Call.opens_on, Application.state)
+        .group_by(
+            Call.id,
+            Call.name,
+            Call.opens_on,
+            Application.state,
+            Application.announced_at.is_not(None),
+        )
     ).all()
     calls: dict[tuple[date, str], dict[str, int]] = {}
-    for name, opens_on, state, n in rows:
+    for name, opens_on, state, announced, n in rows:
         counts = calls.setdefault((opens_on, name), dict.fromkeys(OUTCOMES, 0))
+        if state in UNANNOUNCED_DECISIONS and not announced:
+            # Decided but not yet announced: still in progress for the network.
+            state = "in_progress"
         counts[_OUTCOME_OF.get(state, "in_progress")] += n
     return [CallOutcomes(name, opens, counts) for (opens, name), counts in sorted(calls.items())]
 

@@ -39,7 +39,7 @@ from workflow.models import Application, Call, City, Country
 from workflow.services import applications as apps
 from workflow.states import ApplicationState as A
 from workflow.states import Role
-from workflow.visibility import visible_applications
+from workflow.visibility import mask, seen_state, visible_applications
 
 # --- pages ---------------------------------------------------------------------------
 
@@ -188,7 +188,7 @@ def list_applications(
     """Applications the actor may see, as whole records (the API's and the CLI's rows)."""
     check_country(session, where.country)
     query = _applications(actor, where, order).limit(limit).offset(offset)
-    return list(session.scalars(query))
+    return [mask(actor, a) for a in session.scalars(query)]
 
 
 def count_applications(
@@ -232,7 +232,7 @@ def queue_lines(
             City.name,
             Application.country_code,
             Call.name,
-            Application.state,
+            seen_state(actor).label("state"),
             Application.route,
             Call.commission_deadline,
             Call.quota,

@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Select, false, select, true
-from sqlalchemy.orm import QueryableAttribute
+from sqlalchemy import ColumnElement, Select, case, false, select, true
+from sqlalchemy.orm import QueryableAttribute, object_session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.actors import Actor
 from workflow.models import Application, Call, City, JuryAssignment, Membership, Report
@@ -56,6 +57,64 @@ def membership_scope(actor: Actor) -> ColumnElement[bool]:
     return city_scope(actor, Membership.city_id, City.country_code)
 
 
+#: The Institute's decisions, kept from the city and its Commission until announced.
+UNANNOUNCED_DECISIONS = ("admitted", "not_admitted")
+#: What the city and its Commission see of an unannounced decision.
+UNDER_REVIEW = "under_review"
+
+
+def told_only_when_announced(actor: Actor) -> bool:
+    """Whether ``actor`` sees an Institute's decision only once it is announced."""
+    return actor.role in (Role.CITY, Role.COMMISSION)
+
+
+def shown_state(actor: Actor, state: str, announced_at: object) -> str:
+    """The application's state as ``actor`` sees it: an unannounced decision is still
+    "under review" for the city and its Commission."""
+    if state in UNANNOUNCED_DECISIONS and announced_at is None and told_only_when_announced(actor):
+        return UNDER_REVIEW
+    return state
+
+
+def mask(actor: Actor, app: Application) -> Application:
+    """Show ``app`` to ``actor`` as :func:`shown_state` says, for reading: the loaded
+    object's state is replaced as if read so (never written back by a flush)."""
+    shown = shown_state(actor, app.state, app.announced_at)
+    if shown != app.state:
+        set_committed_value(app, "state", shown)
+        set_committed_value(app, "decided_at", None)
+        session = object_session(app)
+        if session is not None:
+            session.info.setdefault(_MASKED, set()).add(app.id)
+    return app
+
+
+#: ``session.info`` key: the ids of the applications :func:`mask` showed as under review.
+_MASKED = "masked_decisions"
+
+
+def decided_unannounced(app: Application) -> bool:
+    """Whether the Institute has decided ``app`` and not announced it yet (also when
+    :func:`mask` shows it to the city as under review)."""
+    if app.state in UNANNOUNCED_DECISIONS and app.announced_at is None:
+        return True
+    session = object_session(app)
+    return session is not None and app.id in session.info.get(_MASKED, ())
+
+
+def seen_state(actor: Actor) -> ColumnElement[str]:
+    """:func:`shown_state` as SQL over ``Application``."""
+    if not told_only_when_announced(actor):
+        return Application.state  # type: ignore[return-value]
+    return case(
+        (
+            Application.state.in_(UNANNOUNCED_DECISIONS) & Application.announced_at.is_(None),
+            UNDER_REVIEW,
+        ),
+        else_=Application.state,
+    )
+
+
 def visible_applications(
     actor: Actor,
     *,
@@ -79,9 +138,9 @@ def visible_applications(
     if year:
         query = query.where(Call.opens_on >= date(year, 1, 1), Call.opens_on < date(year + 1, 1, 1))
     if state:
-        query = query.where(Application.state == state)
+        query = query.where(seen_state(actor) == state)
     if states:
-        query = query.where(Application.state.in_(list(states)))
+        query = query.where(seen_state(actor).in_(list(states)))
     if call:
         query = query.where(Call.name == call)
     if country:

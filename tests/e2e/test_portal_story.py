@@ -120,6 +120,33 @@ def test_city_applies_commission_endorses_institute_admits_member_reports(
     institute.wait_for_url("**?done=admit")
     assert "admise" in institute.inner_text("h1")
     shot(institute, "institute-admitted-fr")
+    # Decided, not yet told: the city still reads "under review".
+    city.goto(app_url)
+    assert "under review" in city.inner_text("h1")
+    # The decision is told when the Institute publishes its announcement (the batch):
+    # a draft, the decision added to it, a confirmation page, published.
+    app_id = app_url.rstrip("/").rsplit("/", 1)[1]
+    assert "Décidée, pas encore annoncée" in institute.inner_text("main")
+    institute.click("nav a[href='/announcements']")
+    institute.fill("#title", "Nouveaux membres, mars 2027")
+    institute.fill("#date", "2027-03-12")
+    institute.click("form[action='/announcements'] button[type=submit]")
+    institute.wait_for_url("**?done=announcement_created")
+    institute.check(f"input[name=application][value='{app_id}']")
+    institute.click("form[action$='/add'] button[type=submit]")
+    institute.wait_for_url("**?done=announcement_added")
+    institute.click("a[href$='/publish']")
+    confirm = institute.inner_text("main")
+    assert "1 ville recevra un courriel, avec copie à sa Commission nationale." in confirm
+    assert "1 adhésion commencera à la date de l'annonce." in confirm
+    assert institute.input_value("#date") == "2027-03-12"
+    shot(institute, "institute-announcement-confirm-fr")
+    institute.click("form[action$='/publish'] button[type=submit]")
+    institute.wait_for_url("**?done=announcement_published")
+    assert "Publiée le" in institute.inner_text("main")
+    shot(institute, "institute-announcement-published-fr")
+    city.goto(app_url)
+    assert "admitted" in city.inner_text("h1")
     assert institute.evaluate("document.documentElement.scrollWidth") <= DESKTOP["width"]
     institute.goto(f"{live.url}/workflow")
     assert institute.locator("svg.diagram").count() == 3

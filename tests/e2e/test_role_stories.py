@@ -339,6 +339,9 @@ def test_institute_decides_and_reviews_a_report(
     seen(page, f"{name}-6-reviewed")
     assert page.locator(f"h1 .badge.state-{expected}").count() == 1
     visit(page, f"{live.url}/members", f"{name}-7-members")
+    # the decision waits for an announcement: the list says so (and passes axe)
+    visit(page, f"{live.url}/announcements", f"{name}-8-announcements")
+    assert page.locator("main p.waiting").count() == 1
     page.context.close()
 
 

@@ -24,8 +24,8 @@ from workflow.errors import (
     QuotaExceeded,
 )
 from workflow.models import Application, AuditEvent, Membership
+from workflow.services import announcements, calls, decisions, directory, submissions
 from workflow.services import applications as apps
-from workflow.services import calls, decisions, directory, submissions
 from workflow.states import Role
 
 NETWORK = "learningcities@unesco.org"  # also the Institute's address (seed)
@@ -157,6 +157,9 @@ def test_route_through_the_commission(world: World) -> None:
     assert mail_since(f, app_id, mark) == set()  # an internal step: nobody is written to
     act(world, decisions.decide, INSTITUTE, app_id, "admit", now=t4, comment="Jury of 2027")
     assert state(f, app_id) == "admitted"
+    assert mail_since(f, app_id, mark) == set()  # told when announced, not before
+    act(world, announcements.announce, INSTITUTE, [app_id], on=date(2027, 9, 1), title="2027",
+        now=t4)  # fmt: skip
     assert mail_since(f, app_id, mark) == {
         ("application_admitted", JELGAVA, (JELGAVA,), (LV_COMMISSION,),
          lang("application_admitted", "lv")),
@@ -173,6 +176,8 @@ def test_route_through_the_commission(world: World) -> None:
          "Endorsed, letter 12/2027"),
         ("start_review", "UIL officer", "institute", "forwarded", "under_review", t3, ""),
         ("admit", "UIL officer", "institute", "under_review", "admitted", t4, "Jury of 2027"),
+        ("announce_admission", "UIL officer", "institute", "admitted", "admitted", t4,
+         "Jury of 2027"),
     ]  # fmt: skip
     with f() as session:
         app = session.get(Application, app_id)
@@ -217,6 +222,9 @@ def test_direct_route_with_the_commissions_endorsement(world: World) -> None:
         act(world, decisions.decide, INSTITUTE, app_id, "not_admit", now=t3)
     act(world, decisions.decide, INSTITUTE, app_id, "not_admit", now=t3, comment="Plan too vague")
     assert state(f, app_id) == "not_admitted"
+    assert mail_since(f, app_id, mark) == set()  # told when announced, not before
+    act(world, announcements.announce, INSTITUTE, [app_id], on=date(2027, 9, 1), title="2027",
+        now=t3)  # fmt: skip
     assert mail_since(f, app_id, mark) == {
         ("application_not_admitted", LYON, (LYON,), (FR_COMMISSION,),
          lang("application_not_admitted", "fr")),
@@ -229,6 +237,7 @@ def test_direct_route_with_the_commissions_endorsement(world: World) -> None:
         ("submit_direct", "Lyon focal point", "city", "draft", "forwarded"),
         ("start_review", "UIL officer", "institute", "forwarded", "under_review"),
         ("not_admit", "UIL officer", "institute", "under_review", "not_admitted"),
+        ("announce_non_admission", "UIL officer", "institute", "not_admitted", "not_admitted"),
     ]
     assert events(f, app_id)[-1][-1] == "Plan too vague"
     with f() as session:

@@ -19,13 +19,13 @@ from sqlalchemy import update
 from typer.testing import CliRunner
 
 from cli.main import app as gnlc_app
-from tests.conftest import ADMIN, World
+from tests.conftest import ADMIN, INSTITUTE, World
 from tests.e2e.clients import visitor
 from tests.e2e.live import Live, live_portal
 from web import feeds
 from workflow.db import transaction
 from workflow.models import City, User
-from workflow.services import calls, memberships, users
+from workflow.services import announcements, calls, decisions, memberships, submissions, users
 
 #: 10 May 2027: the 2027 call has closed, its Commissions decide until 30 May.
 NOW = datetime(2027, 5, 10, 12, tzinfo=UTC)
@@ -348,3 +348,28 @@ def test_the_command_line_says_renews_and_prints_the_feed(db_url: str, tmp_path:
     assert deadlines == {date(2027, 5, 30)}
     missing = runner.invoke(gnlc_app, ["calendar", "url", "--user", "nobody@example.org"])
     assert missing.exit_code == 1 and "nobody@example.org" in missing.output
+
+
+def test_a_new_member_counts_its_report_dates_from_its_announcement(keyed: World) -> None:
+    """Decided in December 2026, announced on 14 February 2027: the feed shows no report
+    until the announcement, then the first due on 31 March 2029 (two years from 2027, not
+    from the decision's 2026)."""
+    now = datetime(2026, 3, 10, 12, tzinfo=UTC)
+    app_id = keyed.draft("Jelgava", now)
+    with transaction(keyed.factory) as session:
+        submissions.submit(session, keyed.settings, keyed.city("Jelgava"), app_id, now=now)
+        submissions.endorse(session, keyed.settings, World.commission("LV"), app_id, now=now)
+        decisions.decide(session, keyed.settings, INSTITUTE, app_id, "start_review", now=now)
+        decisions.decide(
+            session, keyed.settings, INSTITUTE, app_id, "admit",
+            now=datetime(2026, 12, 15, 10, tzinfo=UTC),
+        )  # fmt: skip
+    jelgava = _user(keyed, "j@jelgava.lv", "city", city_id=keyed.cities["Jelgava"])
+    assert report_days(feed_of(keyed, jelgava)) == {}, "not a member before the announcement"
+    with transaction(keyed.factory) as session:
+        announcements.announce(
+            session, keyed.settings, INSTITUTE, [app_id], on=date(2027, 2, 14),
+            title="New members, February 2027", now=datetime(2027, 2, 14, 9, tzinfo=UTC),
+        )  # fmt: skip
+    cal = feed_of(keyed, jelgava)
+    assert report_days(cal)["Jelgava"][:2] == [date(2029, 3, 31), date(2031, 3, 31)]

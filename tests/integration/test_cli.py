@@ -48,12 +48,34 @@ def test_the_seed_route_by_command(gnlc: CliRunner) -> None:
     run(gnlc, "app", "endorse", str(app_id), "--as", "commission:LV", "--now", "2019-05-10")
     run(gnlc, "app", "start-review", str(app_id), "--as", "institute", "--now", "2019-06-01")
     run(gnlc, "app", "admit", str(app_id), "--as", "institute", "--now", "2019-09-01")
+    # the decision is told when its announcement is published: membership from its date
+    made = run(gnlc, "announcement", "new", "--as", "institute", "--now", "2019-09-02", "--json")
+    key = str(json.loads(made)["id"])
+    run(gnlc, "announcement", "add", key, "--as", "institute", "--call", "2019")
+    published = run(
+        gnlc,
+        "announcement",
+        "publish",
+        key,
+        "--as",
+        "institute",
+        "--date",
+        "2019-09-02",
+        "--title",
+        "New members 2019",
+        "--now",
+        "2019-09-02",
+        "--json",
+    )
+    assert json.loads(published)["state"] == "published"
+    assert json.loads(published)["decisions"][0]["application"] == app_id
     shown = json.loads(run(gnlc, "app", "show", str(app_id), "--json"))
     assert shown["state"] == "admitted"
     assert [(e["action"], e["role"]) for e in shown["history"]] == [
         ("create", "city"), ("upload_signed_form", "city"), ("submit", "city"),
         ("endorse", "commission"),
         ("start_review", "institute"), ("admit", "institute"),
+        ("announce_admission", "institute"),
     ]  # fmt: skip
     member = json.loads(run(gnlc, "member", "show", "Jelgava", "--count", "3", "--json"))
     assert member["due_dates"] == ["2021-03-31", "2023-03-31", "2025-03-31"]

@@ -232,9 +232,7 @@ def test_the_jury_in_the_portal(jury_world: tuple[Live, dict[str, int]]) -> None
 def _user_id(live: Live, juror: str) -> str:
     with live.factory() as session:
         return str(
-            session.scalars(
-                select(User.id).where(User.email == f"{juror}.juror@example.org")
-            ).one()
+            session.scalars(select(User.id).where(User.email == f"{juror}.juror@example.org")).one()
         )
 
 
@@ -275,10 +273,13 @@ def test_the_jury_through_the_api(jury_world: tuple[Live, dict[str, int]]) -> No
             json={"scores": {"vision": 3}, "recommendation": "admit"},
         )
         assert missing.status_code == 422 and "vision" not in missing.json()["message"]
-        assert lv.post(
-            f"/api/v1/jury/assignments/{lyon_ee}/scores",
-            json={"scores": scores, "recommendation": "admit"},
-        ).status_code == 403  # another juror's
+        assert (
+            lv.post(
+                f"/api/v1/jury/assignments/{lyon_ee}/scores",
+                json={"scores": scores, "recommendation": "admit"},
+            ).status_code
+            == 403
+        )  # another juror's
         done = ee.post(
             f"/api/v1/jury/assignments/{lyon_ee}/scores",
             json={"scores": scores, "recommendation": "admit", "comment": "Good."},
@@ -326,9 +327,7 @@ def test_the_admin_invites_a_juror_with_their_country(
         done = admin.post_form("/admin/users", {**new, "country_code": "EE"})
         assert done.headers["location"] == "/admin/users?done=invited"
         with live.factory() as session:
-            user = session.scalars(
-                select(User).where(User.email == "new.juror@example.org")
-            ).one()
+            user = session.scalars(select(User).where(User.email == "new.juror@example.org")).one()
             assert (user.role, user.country_code) == ("juror", "EE")
     finally:
         admin.close()

@@ -21,7 +21,7 @@ from workflow.db import transaction
 from workflow.directory_views import DirectoryFilter, directory
 from workflow.errors import InvalidInput, NotAllowed
 from workflow.models import Country, Report
-from workflow.services import decisions, imports, memberships, submissions
+from workflow.services import announcements, decisions, imports, memberships, submissions
 from workflow.services import directory as places
 
 NOW = utc(2027, 3, 10, 12)
@@ -198,6 +198,20 @@ def test_statistics_of_a_known_world(world: World) -> None:
         "FR": [0, 0, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1],
         "LV": [1] * 12,
     }
+    [call] = figures.outcomes
+    # Lyon's refusal is decided but not announced yet: still in progress for the network.
+    assert call.counts == {
+        "admitted": 0, "not_admitted": 0, "declined": 0, "withdrawn": 0, "expired": 0,
+        "in_progress": 3,
+    }  # fmt: skip
+    with transaction(world.factory) as session:
+        [lyon] = announcements.unannounced(session, INSTITUTE)
+        announcements.announce(
+            session, world.settings, INSTITUTE, [lyon.id], on=date(2027, 3, 6),
+            title="March 2027", now=utc(2027, 3, 6),
+        )  # fmt: skip
+    with transaction(world.factory) as session:
+        figures = stats.statistics(session, INSTITUTE, TODAY)
     [call] = figures.outcomes
     assert call.counts == {
         "admitted": 0, "not_admitted": 1, "declined": 0, "withdrawn": 0, "expired": 0,

@@ -16,7 +16,7 @@ from workflow.db import transaction
 from workflow.errors import InvalidInput, NotAllowed, TransitionNotAllowed
 from workflow.machines import MEMBERSHIP, REPORT
 from workflow.models import AuditEvent, Membership, Report
-from workflow.services import decisions, memberships, submissions
+from workflow.services import announcements, decisions, memberships, submissions
 from workflow.services import reports as report_service
 from workflow.services.common import fire
 
@@ -34,6 +34,9 @@ def admit(world: World, city: str, year: int, on: datetime) -> int:
         submissions.endorse(session, world.settings, LV, app_id, now=now)
         decisions.decide(session, world.settings, INSTITUTE, app_id, "start_review", now=now)
         decisions.decide(session, world.settings, INSTITUTE, app_id, "admit", now=on)
+        announcements.announce(
+            session, world.settings, INSTITUTE, [app_id], on=on.date(), title="New", now=on
+        )
     with world.factory() as session:
         return session.scalars(
             select(Membership.id).where(Membership.application_id == app_id)

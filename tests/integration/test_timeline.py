@@ -26,7 +26,7 @@ from notifications.senders import MemorySender
 from tests.conftest import INSTITUTE, World, utc
 from workflow.db import transaction
 from workflow.models import Application, City, Membership, Report
-from workflow.services import decisions, memberships, submissions
+from workflow.services import announcements, decisions, memberships, submissions
 from workflow.services import reports as report_service
 from workflow.states import MembershipState
 from workflow.sweep import sweep
@@ -223,6 +223,11 @@ def _decide(world: World, city: str, state: str, trigger: str, now: datetime) ->
             )
         else:
             decisions.decide(session, world.settings, INSTITUTE, app_id, trigger, now=now)
+        if trigger == "admit":  # announced the same day
+            announcements.announce(
+                session, world.settings, INSTITUTE, [app_id], on=now.date(), title="New",
+                now=now,
+            )  # fmt: skip
 
 
 Action = Callable[[World, datetime], None]

@@ -36,7 +36,7 @@ def test_throughput_walks_every_variant_to_the_same_rows(scratch: Scratch) -> No
     variants, parts = section.tables
     assert [row[0] for row in variants.rows] == [throughput.LABELS[n] for n in throughput.VARIANTS]
     left = {row[-1] for row in variants.rows}
-    assert left == {"3 admitted, 15 audit events, 21 outbox rows, 3 memberships"}
+    assert left == {"3 admitted, 18 audit events, 21 outbox rows, 3 memberships"}
     assert parts.rows[-1][0] == "whole action"
     assert [t.name for t in section.targets] == [
         "sqlite: ours / limit speed",

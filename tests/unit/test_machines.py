@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session
 from config import Settings
 from workflow.actors import SYSTEM, Actor
 from workflow.errors import InvalidInput, NotAllowed, TransitionNotAllowed
-from workflow.machines import APPLICATION, MEMBERSHIP, REPORT, Workflow, step
+from workflow.machines import ANNOUNCEMENT, APPLICATION, MEMBERSHIP, REPORT, Workflow, step
 from workflow.services import (
+    announcements,  # noqa: F401 (registers the effects it needs)
     decisions,  # noqa: F401 (registers the effects it needs)
     effects,
 )
@@ -55,6 +56,11 @@ APPLICATION_TABLE: Table = {
     # an announced admission has been corrected at least once
     ("admitted", "reopen"): ("under_review", frozenset({INSTITUTE})),
     ("not_admitted", "reopen"): ("under_review", frozenset({INSTITUTE})),
+    # decisions are told by an announcement, and corrected after it (INTERNAL)
+    ("admitted", "announce_admission"): ("admitted", frozenset({INSTITUTE})),
+    ("not_admitted", "announce_non_admission"): ("not_admitted", frozenset({INSTITUTE})),
+    ("admitted", "correct_admission"): ("not_admitted", frozenset({INSTITUTE})),
+    ("not_admitted", "correct_non_admission"): ("admitted", frozenset({INSTITUTE})),
     ("draft", "withdraw"): ("withdrawn", frozenset({CITY})),
     ("submitted", "withdraw"): ("withdrawn", frozenset({CITY})),
     ("returned", "withdraw"): ("withdrawn", frozenset({CITY})),
@@ -110,6 +116,14 @@ REPORT_TABLE: Table = {
 }
 REPORT_STATES = {"open", "overdue", "submitted", "accepted", "returned"}
 
+ANNOUNCEMENT_TABLE: Table = {
+    ("draft", "publish"): ("published", frozenset({INSTITUTE})),
+    # a decision corrected after publication (by the announcements service: INTERNAL)
+    ("published", "correct"): ("corrected", frozenset({INSTITUTE})),
+    ("corrected", "correct"): ("corrected", frozenset({INSTITUTE})),
+}
+ANNOUNCEMENT_STATES = {"draft", "published", "corrected"}
+
 #: Rows without a source: they create the record. trigger -> (first state, roles)
 STARTS: dict[str, dict[str, tuple[str, frozenset[Role]]]] = {
     "application": {},
@@ -118,10 +132,16 @@ STARTS: dict[str, dict[str, tuple[str, frozenset[Role]]]] = {
         "import": ("active", frozenset({ADMIN, INSTITUTE})),  # an existing member
     },
     "report": {},
+    "announcement": {"create": ("draft", frozenset({INSTITUTE}))},
 }
 #: (state, trigger) rows fired only as an effect of another step.
 INTERNAL: dict[str, set[tuple[str, str]]] = {
-    "application": set(),
+    "application": {
+        ("admitted", "announce_admission"),
+        ("not_admitted", "announce_non_admission"),
+        ("admitted", "correct_admission"),
+        ("not_admitted", "correct_non_admission"),
+    },
     "membership": {
         ("removed", "admit"),
         ("withdrawn", "admit"),
@@ -130,11 +150,15 @@ INTERNAL: dict[str, set[tuple[str, str]]] = {
         ("inactive", "revoke_admission"),
     },
     "report": set(),
+    "announcement": {("published", "correct"), ("corrected", "correct")},
 }
 #: (workflow, trigger, source or None for a start) -> the effects the row names, in order
 EFFECTS = {
-    ("application", "admit", "under_review"): ("admit_membership",),
+    ("application", "announce_admission", "admitted"): ("admit_membership",),
+    ("application", "correct_admission", "admitted"): ("revoke_membership",),
+    ("application", "correct_non_admission", "not_admitted"): ("admit_membership",),
     ("application", "reopen", "admitted"): ("revoke_membership",),
+    ("announcement", "publish", "draft"): ("announce_decisions",),
     ("membership", "admit", None): ("create_report_obligations",),
     ("membership", "import", None): ("create_report_obligations",),
     ("membership", "admit", "removed"): ("create_report_obligations",),
@@ -143,9 +167,17 @@ EFFECTS = {
 }
 
 NEEDS_COMMENT = {
-    "application": {"return_to_city", "decline", "not_admit", "reopen"},
+    "application": {
+        "return_to_city",
+        "decline",
+        "not_admit",
+        "reopen",
+        "correct_admission",
+        "correct_non_admission",
+    },
     "membership": {"remove", "reinstate", "withdraw"},
     "report": {"return_for_revision"},
+    "announcement": {"correct"},
 }
 #: (workflow, trigger) -> the roles that may fire it without a comment, where some may
 #: and some may not (a row per role).
@@ -155,6 +187,7 @@ CASES = [
     pytest.param(APPLICATION, APPLICATION_TABLE, APPLICATION_STATES, "draft", id="application"),
     pytest.param(MEMBERSHIP, MEMBERSHIP_TABLE, MEMBERSHIP_STATES, "active", id="membership"),
     pytest.param(REPORT, REPORT_TABLE, REPORT_STATES, "open", id="report"),
+    pytest.param(ANNOUNCEMENT, ANNOUNCEMENT_TABLE, ANNOUNCEMENT_STATES, "draft", id="announcement"),
 ]
 #: Triggers no table has, tried too: auto transitions and other machines' names.
 FOREIGN_TRIGGERS = ("to_draft", "to_active", "to_open", "approve", "endorse", "accept")
@@ -329,8 +362,9 @@ def test_membership_admission_and_revocation_go_through_the_machine() -> None:
     for state in ("active", "overdue", "inactive"):
         revoke = MEMBERSHIP.resolve("revoke_admission", state, INSTITUTE, kind="m", key=1)
         assert revoke.dest.value == "removed" and revoke.internal
-    # the application's rows name the membership effects
-    assert APPLICATION.step_for("admit", "under_review").effects == ("admit_membership",)  # type: ignore[union-attr]
+    # the application's rows name the membership effects: admitted when announced
+    assert APPLICATION.step_for("admit", "under_review").effects == ()  # type: ignore[union-attr]
+    assert APPLICATION.step_for("announce_admission", "admitted").effects == ("admit_membership",)  # type: ignore[union-attr]
     assert APPLICATION.step_for("reopen", "admitted").effects == ("revoke_membership",)  # type: ignore[union-attr]
     assert APPLICATION.step_for("reopen", "not_admitted").effects == ()  # type: ignore[union-attr]
 

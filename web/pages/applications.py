@@ -201,9 +201,7 @@ def application_page(
             "done": done,
             # The jury's recommendation beside the decisions (the decision records it).
             "jury": (
-                jury.scores_of(session, actor_of(who), app_id)
-                if who.is_(*jury.STAFF)
-                else None
+                jury.scores_of(session, actor_of(who), app_id) if who.is_(*jury.STAFF) else None
             ),
         }
         return render(request, "applications/detail.html", context)

@@ -31,6 +31,13 @@ from workflow.services.directory import check_one_line
 from workflow.services.jury import require_assigned
 from workflow.states import ApplicationState as A
 from workflow.states import MembershipState, Role, Route
+from workflow.visibility import mask, told_only_when_announced
+
+#: The steps that tell the city and its Commission the Institute's decision, and the
+#: steps they hear of only so.
+TELLING = ("announce_admission", "announce_non_admission", "correct_admission",
+           "correct_non_admission")  # fmt: skip
+UNTOLD = ("admit", "not_admit", "reopen")
 
 #: States in which a city's application is still alive in its call.
 LIVE = (A.DRAFT, A.SUBMITTED, A.RETURNED, A.FORWARDED, A.UNDER_REVIEW, A.ADMITTED)
@@ -176,8 +183,9 @@ def load(session: Session, actor: Actor, application_id: int, *, lock: bool = Tr
 
 
 def get_application(session: Session, actor: Actor, application_id: int) -> Application:
-    """One application, if the actor may see it."""
-    return load(session, actor, application_id, lock=False)
+    """One application, if the actor may see it, as it may see it (an unannounced
+    decision is "under review" for the city and its Commission)."""
+    return mask(actor, load(session, actor, application_id, lock=False))
 
 
 def transition(
@@ -355,8 +363,8 @@ def endorsements_by_call(
 
 
 def history(session: Session, actor: Actor, application_id: int) -> list[AuditEvent]:
-    get_application(session, actor, application_id)
-    return list(
+    app = get_application(session, actor, application_id)
+    found = list(
         session.scalars(
             select(AuditEvent)
             .where(
@@ -365,6 +373,14 @@ def history(session: Session, actor: Actor, application_id: int) -> list[AuditEv
             .order_by(AuditEvent.id)
         )
     )
+    if not told_only_when_announced(actor):
+        return found
+    # The city and its Commission hear of a decision when it is announced: the
+    # Institute's decisions and reopenings since the last announcement are not theirs yet.
+    told = max((i for i, e in enumerate(found) if e.action in TELLING), default=-1)
+    if told < 0 and app.announced_at is not None:
+        return found  # announced before announcements were recorded as steps
+    return [e for i, e in enumerate(found) if i <= told or e.action not in UNTOLD]
 
 
 def next_steps(app: Application, actor: Actor, now: datetime) -> list[str]:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from config import Settings
+from workflow import events
 from workflow.actors import Actor
 from workflow.calendar import on_or_before
 from workflow.errors import InvalidInput
@@ -15,10 +16,14 @@ from workflow.machines import APPLICATION, Step
 from workflow.models import Application
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
-from workflow.services import memberships  # noqa: F401 (registers the membership effects)
-from workflow.services.common import audit
+from workflow.services import (
+    effects,
+    memberships,  # noqa: F401 (registers the membership effects)
+)
+from workflow.services.common import audit, flush, publish
 from workflow.services.jury import recommendation_note
 from workflow.states import ApplicationState as A
+from workflow.visibility import decided_unannounced, told_only_when_announced
 
 #: The destinations that are the decision on an application (stamped ``decided_at``).
 DECIDED = (A.ADMITTED, A.NOT_ADMITTED, A.DECLINED)
@@ -45,14 +50,47 @@ def decide(
     step = check_decide(actor, app, trigger, now)
     if step.dest in DECIDED:
         app.decided_at = now
-    # The effects of the row (a membership on admit, its end on a corrected admission)
-    # run after the state change, by name (workflow.services.effects).
+    if step.dest in UNANNOUNCED:
+        # Recorded, told to nobody: an announcement's publication tells it.
+        app.announcement_id = None
+        app.announced_at = None
+    if trigger == "reopen" and app.announced_at is None:
+        # A decision nobody was told of is reopened without a word to the city.
+        _reopen_quietly(session, settings, actor, app, now=now, comment=comment, version=version)
+        return app
+    # The effects of the row (its end on a corrected admission) run after the state
+    # change, by name (workflow.services.effects).
     apps.transition(
         session, settings, actor, app, trigger, now=now, comment=comment, version=version
     )
     if step.dest in (A.ADMITTED, A.NOT_ADMITTED):
         _record_jury(session, actor, app, trigger, now)
     return app
+
+
+#: The Institute's decisions, told only when their announcement is published.
+UNANNOUNCED = (A.ADMITTED, A.NOT_ADMITTED)
+
+
+def _reopen_quietly(
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    app: Application,
+    *,
+    now: datetime,
+    comment: str,
+    version: int | None,
+) -> None:
+    app.updated_at = now
+    effects.fire_step(
+        session, settings, APPLICATION, app, "reopen", actor, now=now, comment=comment,
+        version=version,
+    )  # fmt: skip
+    pending = session.info.get(events.PENDING, [])
+    pending[:] = [e for e in pending if (e.subject_type, e.subject_id) != ("application", app.id)]
+    publish(session, settings)
+    flush(session, "application", app.id)
 
 
 def _record_jury(
@@ -75,7 +113,20 @@ def _record_jury(
 def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) -> Step:
     """Whether ``actor`` may fire ``trigger`` (any but submit and endorse) on ``app`` now:
     the state and role, and for ``expire`` that the time to submit is over. The comment
-    a step needs is the person's input, checked when it fires."""
+    a step needs is the person's input, checked when it fires. The city and its
+    Commission can change nothing once the Institute has decided, announced or not (the
+    city withdraws only until the decision); the refusal does not tell the decision."""
+    if told_only_when_announced(actor) and decided_unannounced(app):
+        # refused as the state they see refuses it (the role first), then as decided
+        APPLICATION.resolve(
+            trigger, A.UNDER_REVIEW.value, actor.role, kind="application", key=app.id
+        )
+        raise InvalidInput(
+            f"The Institute has decided on application {app.id}; its decision will be announced.",
+            "decided_unannounced",
+            kind="application",
+            key=app.id,
+        )
     step = APPLICATION.resolve(trigger, app.state, actor.role, kind="application", key=app.id)
     if trigger == "expire":
         _check_expiry(app, now)

@@ -32,11 +32,18 @@ def timezone_of(membership: Membership) -> str:
 
 
 def admit(
-    session: Session, settings: Settings, actor: Actor, app: Application, *, now: datetime
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    app: Application,
+    *,
+    now: datetime,
+    on: date | None = None,
 ) -> Membership:
-    """Membership starts on admission, by the membership table's ``admit`` row."""
+    """Membership starts when the admission is announced (``on``: the announcement's
+    date; else the local day of ``now``), by the membership table's ``admit`` row."""
     existing = session.scalars(select(Membership).where(Membership.city_id == app.city_id)).first()
-    today = local_date(now, app.call.timezone)
+    today = on or local_date(now, app.call.timezone)
     if existing is not None:
         # A corrected decision re-admits: the earlier membership comes back.
         if existing.state in CURRENT:
@@ -71,8 +78,16 @@ def admit(
 
 @effects.effect("admit_membership")
 def _admit_membership(applied: effects.Applied) -> None:
-    """The application's ``admit``: the city becomes a member."""
-    admit(applied.session, applied.settings, applied.actor, applied.record, now=applied.now)
+    """The announced admission: the city becomes a member on the announcement's date
+    (``applied.today``)."""
+    admit(
+        applied.session,
+        applied.settings,
+        applied.actor,
+        applied.record,
+        now=applied.now,
+        on=applied.today,
+    )
 
 
 @effects.effect("revoke_membership")
