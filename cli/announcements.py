@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.context import JsonOption, NowOption, clear_errors, cli_state, console
-from cli.output import AsOption, resolve_actor, show
+from cli.context import JsonOption, NowOption, clear_errors, cli_state
+from cli.output import AsOption, resolve_actor, show, table
 from cli.registry import summary
 from workflow.db import transaction
 from workflow.models import Announcement
@@ -28,22 +28,26 @@ def announcement_dict(found: Announcement, decisions: list[Any]) -> dict[str, An
         "date": found.date.isoformat() if found.date else None,
         "published_at": found.published_at.isoformat() if found.published_at else None,
         "corrected": found.corrected,
-        "decisions": [{"application": a.id, "city": a.city.name, "state": a.state}
-                      for a in decisions],
+        "decisions": [{"application": a.id, "city": a.city.name, "country": a.country_code,
+                       "state": a.state} for a in decisions],
     }  # fmt: skip
 
 
 def _print(found: Announcement, decisions: list[Any], as_json: bool) -> None:
     data = announcement_dict(found, decisions)
+    title = (
+        f"Announcement {found.id} ({found.state}) {found.title!r}"
+        + (f" on {found.date}" if found.date else "")
+        + f": {len(decisions)} decisions"
+        + (f", {found.corrected} corrected" if found.corrected else "")
+    )
     show(
         data,
         as_json,
-        lambda: console.print(
-            f"Announcement {found.id} ({found.state}) {found.title!r}"
-            + (f" on {found.date}" if found.date else "")
-            + f": {len(decisions)} decisions"
-            + (f", {found.corrected} corrected" if found.corrected else ""),
-            highlight=False,
+        lambda: table(
+            title,
+            ["application", "city", "country", "decision"],
+            [[d["application"], d["city"], d["country"], d["state"]] for d in data["decisions"]],
         ),
     )
 
@@ -145,13 +149,17 @@ def list_all(who: AsOption = "institute", as_json: JsonOption = False) -> None:
     state = cli_state()
     with clear_errors(), transaction(state.factory) as session:
         found = service.list_announcements(session, resolve_actor(session, who))
-        rows = [announcement_dict(a, service.decisions_of(session, a.id)) for a in found]
+        rows = [
+            {**announcement_dict(a, service.decisions_of(session, a.id)),
+             "cities": service.city_count(session, a)}
+            for a in found
+        ]  # fmt: skip
 
         def render() -> None:
-            for r in rows:
-                console.print(
-                    f"{r['id']}  {r['state']:<10} {r['date'] or '-':<10} {r['title']}",
-                    highlight=False,
-                )
+            table(
+                "Announcements",
+                ["announcement", "state", "date", "cities", "title"],
+                [[r["id"], r["state"], r["date"] or "-", r["cities"], r["title"]] for r in rows],
+            )  # fmt: skip
 
         show(rows, state.wants_json(as_json), render)

@@ -270,6 +270,9 @@ def _decision(trigger: str, doc: str) -> None:
 
 
 for _trigger in APPLICATION.triggers:  # one command a trigger, even with several rows
+    _rows = [s for s in APPLICATION.steps if s.trigger == _trigger]
+    if all(s.internal for s in _rows):
+        continue  # told by an announcement: gnlc announcement publish / correct
     if _trigger not in ("submit", "submit_direct", "endorse"):
         _decision(_trigger, APPLICATION.label(_trigger) + ".")
 

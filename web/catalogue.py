@@ -188,6 +188,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "invalid_input.unknown_fields", "invalid_input.ratings", "invalid_input.rating",
         "invalid_input.form_locked", "invalid_input.signed_form_locked",
         "invalid_input.own_action", "invalid_input.not_expired.draft",
+        "invalid_input.announcement_step",
         "invalid_input.not_expired.returned", "invalid_input.call_cancelled",
         "invalid_input.invitation_used", "invalid_input.invitation_expired",
         "invalid_input.out_of_range", "invalid_input.not_status",

@@ -258,3 +258,25 @@ def test_a_reopened_unannounced_decision_tells_nobody(world: World) -> None:
     with world.factory() as session:
         history = applications.history(session, world.city("Jelgava"), app_id)
         assert [e.action for e in history][-1] == "start_review"
+
+
+def test_an_announcement_step_is_never_taken_one_by_one(world: World) -> None:
+    """The steps an announcement takes (announce, correct) are internal: no person fires
+    one by itself (the CLI offers no command for them), so no city is told or made a
+    member outside a published announcement."""
+    from typer.main import get_group
+
+    from cli.applications import app as app_commands
+
+    app_id = decided(world, "Jelgava", "LV", "admit")
+    for trigger in ("announce_admission", "correct_admission"):
+        with transaction(world.factory) as session, pytest.raises(InvalidInput) as refused:
+            decisions.decide(
+                session, world.settings, INSTITUTE, app_id, trigger, now=utc(2027, 6, 1)
+            )
+        assert refused.value.reason == "invalid_input.announcement_step"
+    assert membership_of(world, app_id) is None
+    assert decision_mails(world, app_id) == []
+    commands = set(get_group(app_commands).commands)
+    assert {"admit", "not-admit", "reopen"} <= commands
+    assert not commands & {"announce-admission", "announce-non-admission", "correct-admission"}

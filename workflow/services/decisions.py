@@ -128,6 +128,16 @@ def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) ->
             key=app.id,
         )
     step = APPLICATION.resolve(trigger, app.state, actor.role, kind="application", key=app.id)
+    if step.internal:
+        # Told by an announcement (workflow.services.announcements), never one by one.
+        raise InvalidInput(
+            f"Application {app.id}: a decision is told, or corrected once told, through an "
+            "announcement (publish or correct it on the Announcements page or with "
+            "gnlc announcement).",
+            "announcement_step",
+            kind="application",
+            key=app.id,
+        )
     if trigger == "expire":
         _check_expiry(app, now)
     return step
