@@ -848,3 +848,47 @@ ACCOUNT_PLACES = {
     "lv": ("LV", "Liepāja"),
     "ru": ("KZ", "Shymkent"),
 }
+
+#: A demo city's answers to the 2026 questionnaire (config/questionnaires/2026.toml), in
+#: the language the city writes; {n} and {k} vary by city.
+REPORT_ANSWERS: dict[str, dict[str, str]] = {
+    "en": {
+        "highlights": "{n} new learning places and a learning festival with {k} events.",
+        "actions": "Family reading circles in every district; courses for adults at work.",
+        "partners": "The university, the public libraries and the chamber of commerce.",
+        "monitoring": "A yearly survey of adult participation, published online.",
+        "challenges": "Reaching rural districts and funding after the pilot years.",
+        "plans": "Two more community learning centres and a second festival.",
+    },
+    "fr": {
+        "highlights": "{n} nouveaux lieux d'apprentissage et une fête avec {k} événements.",
+        "actions": "Des cercles de lecture en famille dans chaque quartier ; des cours au travail.",
+        "partners": "L'université, les bibliothèques publiques et la chambre de commerce.",
+        "monitoring": "Une enquête annuelle sur la participation des adultes, publiée en ligne.",
+        "challenges": "Atteindre les quartiers ruraux et financer l'après-projet pilote.",
+        "plans": "Deux nouveaux centres d'apprentissage de quartier et une deuxième fête.",
+    },
+    "lv": {
+        "highlights": "{n} jaunas mācīšanās vietas un festivāls ar {k} pasākumiem.",
+        "actions": "Ģimeņu lasīšanas pulciņi katrā apkaimē; pieaugušo kursi darbavietās.",
+        "partners": "Universitāte, publiskās bibliotēkas un tirdzniecības kamera.",
+        "monitoring": "Ikgadēja pieaugušo līdzdalības aptauja, publicēta tiešsaistē.",
+        "challenges": "Sasniegt lauku apkaimes un finansējums pēc izmēģinājuma gadiem.",
+        "plans": "Vēl divi kopienas mācīšanās centri un otrais festivāls.",
+    },
+    "ru": {
+        "highlights": "{n} новых мест обучения и фестиваль обучения из {k} мероприятий.",
+        "actions": "Семейные читательские кружки в каждом районе; курсы для взрослых на работе.",
+        "partners": "Университет, публичные библиотеки и торговая палата.",
+        "monitoring": "Ежегодный опрос об участии взрослых, публикуемый онлайн.",
+        "challenges": "Охват сельских районов и финансирование после пилотных лет.",
+        "plans": "Ещё два общественных центра обучения и второй фестиваль.",
+    },
+}
+#: The Institute's comment on one section of a returned questionnaire.
+REPORT_SECTION_COMMENT = {
+    "en": "Please say what each partner does and how often you meet.",
+    "fr": "Merci de préciser le rôle de chaque partenaire et la fréquence de vos réunions.",
+    "lv": "Lūdzu, norādiet, ko dara katrs partneris un cik bieži jūs tiekaties.",
+    "ru": "Уточните, пожалуйста, роль каждого партнёра и как часто вы встречаетесь.",
+}

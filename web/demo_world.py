@@ -27,12 +27,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from babel import Locale
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from config.paths import uploads_folder
 from web import demo_data as data
+from workflow import questionnaires as qn
 from workflow.actors import SYSTEM, Actor
 from workflow.calendar import end_of_day, local_date, start_of_day
 from workflow.db import transaction
@@ -48,6 +49,7 @@ from workflow.models import (
     JuryScore,
     Membership,
     Report,
+    ReportVersion,
     UploadedFile,
     User,
 )
@@ -363,7 +365,62 @@ class _World:
         self.imported(members, previous)
         self.announcements(previous, current)
         self.session.flush()
+        self.questionnaires()
+        self.session.flush()
         self.session.execute(insert(AuditEvent), self.trail.rows())
+
+    def questionnaires(self) -> None:
+        """The latest report cycle answered as questionnaires (docs/questionnaires.md):
+        each report sent in it carries its answers and its first version, the Institute's
+        outcome and, for a returned one, a comment beside the partnerships section (the
+        demo's Latvian city account, Liepāja, is one), so a newcomer can resubmit one."""
+        today = local_date(self.now, self.settings.calls.timezone)
+        cycle = self.session.scalar(select(func.max(Report.due_on)).where(Report.due_on <= today))
+        if cycle is None:
+            return
+        questionnaire = qn.for_cycle(cycle)
+        if questionnaire is None:
+            return
+        sent = self.session.scalars(
+            select(Report)
+            .where(
+                Report.due_on == cycle,
+                Report.submitted_at.is_not(None),
+                Report.state.in_((R.SUBMITTED.value, R.RETURNED.value, R.ACCEPTED.value)),
+                Report.questionnaire.is_(None),
+            )
+            .order_by(Report.id)
+        )
+        area = questionnaire.question("main_area")
+        options = [o.key for o in area.options] if area is not None else [""]
+        for number, report in enumerate(sent):
+            lang = report.membership.city.language
+            words = data.REPORT_ANSWERS.get(lang, data.REPORT_ANSWERS["en"])
+            n, k = 3 + number % 29, 10 + (7 * number) % 97
+            answers: dict[str, object] = {key: text.format(n=n, k=k) for key, text in words.items()}
+            answers |= {
+                "learners_reached": 500 * (1 + number % 40),
+                "main_area": options[number % len(options)],
+                "network_exchange": "yes" if number % 3 else "no",
+            }
+            returned = report.state == R.RETURNED.value
+            comment = data.REPORT_SECTION_COMMENT.get(lang, data.REPORT_SECTION_COMMENT["en"])
+            report.questionnaire = questionnaire.version
+            report.answers = answers
+            self.session.add(
+                ReportVersion(
+                    report_id=report.id,
+                    number=1,
+                    questionnaire=questionnaire.version,
+                    answers=answers,
+                    files={},
+                    submitted_at=report.submitted_at,
+                    late=report.late,
+                    comments={"partnerships": comment} if returned else {},
+                    outcome={"returned": "returned", "accepted": "accepted"}.get(report.state, ""),
+                    decided_at=report.decided_at,
+                )
+            )
 
     def calls(self) -> tuple[Call, Call]:
         """The call open now (made if none is) and the latest call decided ~90 days ago."""
