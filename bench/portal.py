@@ -22,7 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -100,24 +100,35 @@ def free_port() -> int:
 
 
 @contextmanager
-def portal(url: str) -> Iterator[str]:
+def served(module: str, argument: str, probe: str, what: str) -> Iterator[str]:
+    """``python -m MODULE ARGUMENT PORT`` on a free port, until it answers ``probe``."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.portal_server", url, str(port)])
+    process = subprocess.Popen([sys.executable, "-m", module, argument, str(port)])
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             try:
-                httpx.get(f"{base}/login", timeout=2)
+                httpx.get(f"{base}{probe}", timeout=2)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the portal did not start") from None
+                    raise RuntimeError(f"{what} did not start") from None
                 time.sleep(0.2)
         yield base
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def portal(url: str) -> AbstractContextManager[str]:
+    """The portal over ``url`` in its own process (:mod:`bench.portal_server`)."""
+    return served("bench.portal_server", url, "/login", "the portal")
+
+
+def floor(folder: Path) -> AbstractContextManager[str]:
+    """The floor app serving ``folder``'s bodies (:mod:`bench.floor_server`)."""
+    return served("bench.floor_server", str(folder), "/ready", "the floor app")
 
 
 async def sign_in(client: httpx.AsyncClient, who: str) -> None:
@@ -183,28 +194,6 @@ def _an_application(url: str) -> int:
         ).scalar_one()  # fmt: skip
     engine.dispose()
     return int(found)
-
-
-@contextmanager
-def floor(folder: Path) -> Iterator[str]:
-    """The floor app serving ``folder``'s bodies, as :func:`portal` serves the portal."""
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", "bench.floor_server", str(folder), str(port)])
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/ready", timeout=2)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("the floor app did not start") from None
-                time.sleep(0.2)
-        yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
 
 
 def run(

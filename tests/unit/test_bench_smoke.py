@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bench import sweep_scale, throughput
+from bench import portal, sweep_scale, throughput
 from bench.databases import Scratch
 from bench.harness import Section, Target
 from bench.report import document, head
+from bench.wrk import missing as wrk_missing
 
 
 @pytest.fixture
@@ -66,3 +67,18 @@ def test_the_report_names_the_machine_and_every_section() -> None:
     )
     assert "cores" in text and "Python 3." in text and "SQLAlchemy" in text
     assert "## 1. Workflow throughput" in text and "## 4. Portal" in text
+
+
+@pytest.mark.slow
+@pytest.mark.load
+@pytest.mark.skipif(wrk_missing() is not None, reason="wrk is not installed (apt-get install wrk)")
+def test_the_portal_benchmark_measures_each_page_with_wrk_beside_the_floor(
+    scratch: Scratch,
+) -> None:
+    section = portal.run([scratch], members=30, applications=30, clients=2, requests=4, seconds=1)
+    ours, second = section.tables
+    assert [row[1] for row in ours.rows] == ["1", "20"] * len(portal.PAGES)
+    assert all(float(row[2].replace(",", "")) > 0 for row in ours.rows)  # requests/s
+    assert all(row[-1].endswith("x") for row in ours.rows)  # a share of the floor
+    assert [row[0] for row in second.rows] == list(portal.PAGES)
+    assert len(section.targets) == 5 * len(portal.PAGES)
