@@ -29,7 +29,8 @@ def app() -> Starlette:
     bodies = {p.stem: p.read_bytes() for p in Path(os.environ[BODY_VARIABLE]).glob("*.html")}
 
     async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(bodies[request.path_params["name"]])
+        body = bodies.get(request.path_params["name"])
+        return HTMLResponse(body, status_code=200) if body is not None else HTMLResponse("", 404)
 
     return Starlette(routes=[Route("/{name}", page)])
 
