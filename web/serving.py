@@ -23,6 +23,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from uvicorn.config import LOGGING_CONFIG
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.supervisors import Multiprocess, multiprocess
+from uvicorn.supervisors.multiprocess import Process
 
 from config import Settings
 from config.paths import metrics_folder
@@ -135,14 +137,60 @@ def serve(
                 f"{metrics_folder(settings)} ({exc.strerror or exc}): make var/ writable, "
                 "or point [mail] maildir (GNLC_MAIL__MAILDIR) at a writable data folder"
             ) from None
-    uvicorn.run(
-        factory,
-        factory=True,
-        host=settings.web.host,
-        port=settings.web.port,
-        workers=settings.web.workers,
-        http="web.serving:NoDelayH11Protocol",
-        log_level=log_level,
-        access_log=access_log,
-        log_config=log_config(),
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": settings.web.host,
+        "port": settings.web.port,
+        "workers": settings.web.workers,
+        "http": "web.serving:NoDelayH11Protocol",
+        "log_level": log_level,
+        "access_log": access_log,
+        "log_config": log_config(),
+    }
+    if settings.web.workers == 1 or not hasattr(socket, "SO_REUSEPORT"):
+        uvicorn.run(factory, **options)
+        return
+    config = uvicorn.Config(factory, **options)
+    try:
+        reserved = _port_of(config, listen=False)
+    except OSError as exc:
+        raise SystemExit(
+            f"error: cannot listen on {config.host}:{config.port} ({exc.strerror or exc}): "
+            "another program holds the port; stop it or set [web] port (GNLC_WEB__PORT)"
+        ) from None
+    # uvicorn's supervisor (restarts, signals, health checks) with workers that each
+    # listen on a socket of their own (OwnSocketWorker); it makes them by this name.
+    multiprocess.Process = OwnSocketWorker  # type: ignore[misc]
+    try:
+        Multiprocess(config, sockets=[reserved]).run()
+    finally:
+        reserved.close()
+
+
+def _port_of(config: uvicorn.Config, *, listen: bool) -> socket.socket:
+    """A socket on the configured address with SO_REUSEPORT: the parent's reserves the
+    port (bound, never listening, so it is given no connection); each worker's listens."""
+    family, kind, proto, _, address = socket.getaddrinfo(
+        config.host, config.port, type=socket.SOCK_STREAM
+    )[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    if listen:
+        sock.listen(config.backlog)
+    sock.set_inheritable(True)
+    return sock
+
+
+class OwnSocketWorker(Process):
+    """A portal worker that listens on a socket of its own (SO_REUSEPORT), so that the
+    kernel spreads new connections evenly over the workers. On one shared socket, the
+    worker that wakes first accepts every waiting connection (asyncio accepts up to the
+    backlog at once): 20 connections opened together could all land on one worker and
+    leave the other core idle (benchmark 4 in docs/benchmarks.md)."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
+        for shared in sockets or []:
+            shared.close()
+        super().target([_port_of(self.config, listen=True)])
