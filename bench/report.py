@@ -64,8 +64,8 @@ def head(*, quick: bool, postgres: str, started: datetime, seconds: float) -> st
             "# Benchmarks" + (" (quick run: small sizes, not for comparison)" if quick else ""),
             "",
             "Written by `make bench` (`python -m bench`); `make bench-quick` runs small sizes "
-            "and only prints. Targets are those of issues 5 and 12; a missed target says why and what "
-            "would close the gap.",
+            "and only prints. Targets are those of issues 5 and 12; a missed target says why "
+            "and what would close the gap.",
             "",
             f"- Date: {started.astimezone(UTC):%Y-%m-%d %H:%M} UTC; "
             f"the run took {seconds / 60:.1f} min",
