@@ -157,18 +157,12 @@ def alembic_config(url: str) -> AlembicConfig:
 
 
 def is_current(url: str) -> bool:
-    """True when the database at ``url`` is at the newest migration."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
-    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    """True when the database at ``url`` is at the newest migration (:func:`migration_heads`)."""
     engine = create_engine(url)
     try:
-        with engine.connect() as connection:
-            current = set(MigrationContext.configure(connection).get_current_heads())
+        return _stamped(engine) == migration_heads()
     finally:
         engine.dispose()
-    return current == heads
 
 
 _REVISION = re.compile(r"^(down_)?revision(?:: [^=]+)? = (?:\"([^\"]*)\"|'([^']*)'|None)", re.M)
@@ -206,12 +200,7 @@ def ensure_schema(url: str) -> None:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database:
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url)
-    try:
-        current = _stamped(engine)
-    finally:
-        engine.dispose()
-    if current != migration_heads():
+    if not is_current(url):
         upgrade(url)  # Alembic decides, and says what is wrong if it can't
 
 
