@@ -28,9 +28,7 @@ from bench.route import ANNOUNCED, ROUTE, actor, bench_settings, row_counts
 from bench.world import Applicants, load_applicants
 from notifications import outbox
 from workflow.db import make_engine, session_factory, transaction
-from workflow.machines import APPLICATION
-from workflow.services import applications as apps
-from workflow.services import decisions, effects, memberships, submissions
+from workflow.services import announcements, decisions, memberships, submissions, transit
 from workflow.services.common import publish
 
 
@@ -57,15 +55,13 @@ class Ours:
                     elif step.trigger == "endorse":
                         submissions.endorse(session, self.settings, who, app_id, now=step.at)
                     else:
-                        app = decisions.decide(
+                        decisions.decide(
                             session, self.settings, who, app_id, step.trigger, now=step.at
                         )
-                        if step.trigger in ANNOUNCED:  # announced at once
-                            app.announced_at = step.at
-                            effects.fire_step(
-                                session, self.settings, APPLICATION, app,
-                                ANNOUNCED[step.trigger], who, now=step.at,
-                                today=step.at.date(),
+                        if step.trigger in ANNOUNCED:  # announced at once, as a publication
+                            announcements.tell_decision(
+                                session, self.settings, who, app_id, now=step.at,
+                                on=step.at.date(),
                             )  # fmt: skip
                             publish(session, self.settings)
 
@@ -169,12 +165,13 @@ def where_ours_goes(scratch: Scratch, count: int) -> tuple[float, dict[str, floa
     engine.dispose()
     ours = Ours(url, applicants)
     targets: list[tuple[Any, str, str]] = [
-        (apps, "load", "load the application (SELECT ... FOR UPDATE, joined call, city, country)"),
-        (effects, "fire", "state change + audit event (ORM flush: UPDATE, INSERT)"),
+        (transit, "read_application", "read the application, its call, city, country (Core)"),
+        (transit, "fire", "the transition: UPDATE, audit INSERT, event (Core; with its mail)"),
+        (transit, "publish", "its mail: recipients, rendering, outbox INSERT (inside the above)"),
         (outbox, "rows_for", "render the messages (Jinja text + HTML layout)"),
         (outbox, "insert_rows", "insert the outbox rows"),
-        (submissions, "_claim_quota", "quota check on endorse (country row, COUNT)"),
-        (memberships, "admit", "membership on admit (SELECT, INSERT, audit, reports)"),
+        (submissions, "_claim_quota", "quota check on endorse (COUNT)"),
+        (memberships, "admit", "membership on admission (ORM: SELECT, INSERT, audit, reports)"),
         (sa_default.DefaultDialect, "do_commit", "COMMIT (fsync on SQLite)"),
     ]
     with breakdown.timed(targets) as totals:

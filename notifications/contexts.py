@@ -41,6 +41,7 @@ from config import Settings
 from workflow.events import Event
 from workflow.models import Application, Call, Country, Membership, Report, User
 from workflow.reminders import ReportRound, escalated
+from workflow.snapshots import ApplicationView
 
 
 def portal(settings: Settings, path: str) -> str:
@@ -50,7 +51,7 @@ def portal(settings: Settings, path: str) -> str:
 # -- events (the services' transitions) ------------------------------------------------
 
 
-def application(app: Application, settings: Settings, event: Event) -> dict[str, Any]:
+def application(app: ApplicationView, settings: Settings, event: Event) -> dict[str, Any]:
     call = app.call
     return {
         "application_id": app.id,

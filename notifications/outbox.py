@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from sqlalchemy import String, Table, func, literal
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from notifications.models import OutboxMessage
 from notifications.recipients import Addressing, Recipient
-from workflow.db import dialect_insert
+from workflow.db import dialect_insert_for
 
 if TYPE_CHECKING:  # rendering (Jinja, Babel) loads when a message is rendered
     from notifications.render import Rendered
@@ -182,15 +183,21 @@ def insert_rows(session: Session, rows: Sequence[dict[str, Any]]) -> int:
     """Insert outbox rows, skipping keys already present; return how many were new."""
     if not rows:
         return 0
-    table = cast(Table, OutboxMessage.__table__)
     # RETURNING tells which keys were new on both backends (psycopg reports no rowcount
     # for a skipped conflict); all rows go in one multi-row statement.
-    stmt = (
-        dialect_insert(session)(table)
+    connection = session.connection()
+    return len(connection.execute(_insert_new(connection.dialect.name), list(rows)).fetchall())
+
+
+@cache
+def _insert_new(dialect: str) -> Any:
+    """INSERT ... ON CONFLICT (key) DO NOTHING RETURNING id, built once per database."""
+    table = cast(Table, OutboxMessage.__table__)
+    return (
+        dialect_insert_for(dialect)(table)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(table.c.id)
     )
-    return len(session.execute(stmt, list(rows)).fetchall())
 
 
 def enqueue(session: Session, owed: Iterable[Owed], *, now: datetime, from_address: str) -> int:

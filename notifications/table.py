@@ -42,6 +42,7 @@ from notifications import contexts
 from notifications.recipients import Addressing, Recipient
 from workflow.events import Event
 from workflow.models import City, Country
+from workflow.snapshots import CityView, CountryView
 
 
 @dataclass(frozen=True)
@@ -55,11 +56,11 @@ class Parties:
     escalated: bool = False
 
 
-def city_recipient(c: City) -> Recipient:
+def city_recipient(c: CityView) -> Recipient:
     return Recipient(c.contact_email, c.contact_name or c.name, c.language)
 
 
-def commission_recipient(country: Country) -> Recipient:
+def commission_recipient(country: CountryView) -> Recipient:
     return Recipient(country.commission_email, country.commission_name, country.language)
 
 

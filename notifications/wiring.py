@@ -34,6 +34,8 @@ log = logging.getLogger("gnlc.sweep")
 def _subject(session: Session, event: Event) -> tuple[Any, Parties]:
     """The event's subject and the parties the table's rules choose from."""
     if event.subject_type == "application":
+        if event.subject is not None:  # read by the transition itself
+            return event.subject, of_city(event.subject.city)
         app = session.get(Application, event.subject_id)
         assert app is not None, event
         return app, of_city(app.city)

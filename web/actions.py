@@ -23,6 +23,7 @@ from workflow.services import applications as apps
 from workflow.services import decisions, directory, submissions
 from workflow.services import reports as report_service
 from workflow.services.common import get
+from workflow.snapshots import ApplicationView
 from workflow.states import Role
 
 #: Part 1 fields kept on the city (its identity and contact), as on the paper form.
@@ -124,13 +125,13 @@ Fire = Callable[[Session, Settings, Actor, int, str, datetime, Given], Any]
 
 def _submit(
     session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
-) -> Application:
+) -> ApplicationView:
     return submissions.submit(session, settings, actor, key, now=now, version=g.version)
 
 
 def _submit_direct(
     session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
-) -> Application:
+) -> ApplicationView:
     return submissions.submit_direct(
         session, settings, actor, key, now=now, endorsement=g.endorsement, version=g.version
     )
@@ -138,7 +139,7 @@ def _submit_direct(
 
 def _endorse(
     session: Session, settings: Settings, actor: Actor, key: int, _: str, now: datetime, g: Given
-) -> Application:
+) -> ApplicationView:
     return submissions.endorse(
         session, settings, actor, key, now=now, comment=g.comment, version=g.version
     )
@@ -152,7 +153,7 @@ def _decide(
     trigger: str,
     now: datetime,
     g: Given,
-) -> Application:
+) -> ApplicationView:
     return decisions.decide(
         session, settings, actor, key, trigger, now=now, comment=g.comment, version=g.version
     )
@@ -214,9 +215,9 @@ def act_on_application(
     comment: str = "",
     endorsement: str = "",
     version: int | None = None,
-) -> Application:
+) -> ApplicationView:
     given = Given(comment=comment, endorsement=endorsement, version=version)
-    found: Application = service_for("application", trigger)(
+    found: ApplicationView = service_for("application", trigger)(
         session, settings, actor, application_id, trigger, now, given
     )
     return found

@@ -75,8 +75,13 @@ def make_engine(url: str, **options: Any) -> Engine:
 def dialect_insert(session: Session) -> Any:
     """The ``insert`` of the session's database, the one with ``on_conflict_do_nothing``
     (SQLite and PostgreSQL spell ``INSERT ... ON CONFLICT DO NOTHING`` alike)."""
+    return dialect_insert_for(session.get_bind().dialect.name)
+
+
+def dialect_insert_for(dialect: str) -> Any:
+    """:func:`dialect_insert` of the database named ``dialect``."""
     # Imported here: a command that never inserts so need not load both dialects.
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert

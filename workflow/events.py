@@ -35,7 +35,9 @@ class Event:
 
     ``round`` tells repeated transitions of a subject apart (the audit event's id);
     ``facts`` carries the little more a handler may need (e.g. the oldest overdue due
-    date that made a membership inactive).
+    date that made a membership inactive). ``subject`` is the record as the transition
+    left it, when the transition read it without the ORM (``workflow.services.
+    transit``): the handlers describe it instead of loading it again.
     """
 
     workflow: str
@@ -49,6 +51,7 @@ class Event:
     at: datetime
     round: str = ""
     facts: Mapping[str, Any] = field(default_factory=dict)
+    subject: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,7 @@ from workflow.errors import InvalidInput, NotFound, WorkflowError
 from workflow.models import Application, City, ReportFile, UploadedFile
 from workflow.services import applications as apps
 from workflow.services.common import audit, flush, get
+from workflow.snapshots import ApplicationView
 from workflow.states import ApplicationState as A
 from workflow.states import Role
 
@@ -286,7 +287,7 @@ def signed_form_path(
     return folder / record.stored_name, record.filename
 
 
-def signed_form_of(session: Session, app: Application) -> UploadedFile | None:
+def signed_form_of(session: Session, app: ApplicationView) -> UploadedFile | None:
     """The application's current signed form on file, if any."""
     if not app.signed_form:
         return None
@@ -310,7 +311,7 @@ class SignedFormMissing(InvalidInput):
         return "invalid_input.signed_form_missing"
 
 
-def require_signed_form(session: Session, app: Application) -> None:
+def require_signed_form(session: Session, app: ApplicationView) -> None:
     """The rule of both submission routes: the form signed by the mayor is on file."""
     if signed_form_of(session, app) is None:
         raise SignedFormMissing(app.id)

@@ -20,6 +20,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from workflow.actors import Actor
 from workflow.models import Application, Call, City, JuryAssignment, Membership, Report
+from workflow.snapshots import ApplicationView
 from workflow.states import Role
 
 
@@ -93,11 +94,14 @@ def mask(actor: Actor, app: Application) -> Application:
 _MASKED = "masked_decisions"
 
 
-def decided_unannounced(app: Application) -> bool:
+def decided_unannounced(app: ApplicationView) -> bool:
     """Whether the Institute has decided ``app`` and not announced it yet (also when
-    :func:`mask` shows it to the city as under review)."""
+    :func:`mask` shows it to the city as under review; a row read for a transition,
+    ``workflow.snapshots``, is never masked)."""
     if app.state in UNANNOUNCED_DECISIONS and app.announced_at is None:
         return True
+    if not isinstance(app, Application):
+        return False
     session = object_session(app)
     return session is not None and app.id in session.info.get(_MASKED, ())
 

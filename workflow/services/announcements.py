@@ -33,9 +33,11 @@ from workflow.models import Announcement, Application, AuditEvent, Call, Members
 from workflow.services import (
     effects,
     memberships,  # noqa: F401 (registers the membership effects)
+    transit,
 )
 from workflow.services.common import audit, check_version, flush, get, publish
 from workflow.services.directory import check_one_line
+from workflow.snapshots import ApplicationView, read_application
 from workflow.states import AnnouncementState as N
 from workflow.states import ApplicationState as A
 from workflow.states import Role
@@ -258,7 +260,7 @@ def publish_announcement(
     return announcement
 
 
-def _decision_comment(session: Session, app: Application) -> str:
+def _decision_comment(session: Session, app: ApplicationView) -> str:
     """What the Institute said with its decision (the not-admit reason)."""
     found = session.scalars(
         select(AuditEvent.comment)
@@ -277,14 +279,27 @@ def _announce_decisions(applied: effects.Applied) -> None:
     """The announcement's ``publish``: each decision in it takes its announcing step."""
     announcement: Announcement = applied.record
     session = applied.session
-    for app in decisions_of(session, announcement.id):
-        session.refresh(app, with_for_update={"key_share": True})
-        app.announced_at = applied.now
-        app.updated_at = applied.now
-        effects.fire_step(
-            session, applied.settings, APPLICATION, app, ANNOUNCE[app.state], applied.actor,
-            now=applied.now, comment=_decision_comment(session, app), today=announcement.date,
+    assert announcement.date is not None
+    for app_id in [app.id for app in decisions_of(session, announcement.id)]:
+        tell_decision(
+            session, applied.settings, applied.actor, app_id, now=applied.now,
+            on=announcement.date,
         )  # fmt: skip
+
+
+def tell_decision(
+    session: Session, settings: Settings, actor: Actor, application_id: int, *, now: datetime,
+    on: date,
+) -> None:  # fmt: skip
+    """One decision of a publication takes its announcing step (the city becomes a member
+    on ``on``, the announcement's date); the publication tells them all at once."""
+    row = read_application(session, application_id)
+    assert row is not None, application_id
+    transit.fire(
+        session, settings, actor, row, ANNOUNCE[row.state], now=now,
+        comment=_decision_comment(session, row), changes={"announced_at": now}, today=on,
+        publish_now=False,
+    )  # fmt: skip
 
 
 def correct(

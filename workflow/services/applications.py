@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
-from workflow.actors import Actor, require_city_scope, require_role
+from workflow.actors import Actor, require_role
 from workflow.calendar import local_date
 from workflow.errors import (
     InvalidInput,
@@ -25,10 +25,10 @@ from workflow.errors import (
 from workflow.machines import APPLICATION
 from workflow.models import Application, AuditEvent, City, Membership
 from workflow.services import calls as call_service
-from workflow.services import effects
+from workflow.services import effects, transit
 from workflow.services.common import audit, check_version, flush, get, publish
 from workflow.services.directory import check_one_line
-from workflow.services.jury import require_assigned
+from workflow.snapshots import ApplicationView
 from workflow.states import ApplicationState as A
 from workflow.states import MembershipState, Role, Route
 from workflow.visibility import mask, told_only_when_announced
@@ -84,7 +84,7 @@ def _required(name: str, message: str) -> FormProblem:
 
 
 def form_problems(
-    app: Application, settings: Settings, *, for_submission: bool
+    app: ApplicationView, settings: Settings, *, for_submission: bool
 ) -> list[FormProblem]:
     """What is wrong or missing in the form; empty when it may be submitted. A draft
     (``for_submission`` False) is refused only for values that are not valid at all
@@ -167,7 +167,7 @@ class FormNotReady(InvalidInput):
         return "invalid_input.form_not_ready"
 
 
-def require_valid(app: Application, settings: Settings, *, for_submission: bool) -> None:
+def require_valid(app: ApplicationView, settings: Settings, *, for_submission: bool) -> None:
     problems = form_problems(app, settings, for_submission=for_submission)
     if problems:
         raise FormNotReady(problems)
@@ -175,10 +175,7 @@ def require_valid(app: Application, settings: Settings, *, for_submission: bool)
 
 def load(session: Session, actor: Actor, application_id: int, *, lock: bool = True) -> Application:
     app = get(session, Application, application_id, "application", lock=lock)
-    if actor.role is Role.JUROR:
-        require_assigned(session, actor, app.id)
-    else:
-        require_city_scope(actor, app.city_id, app.country_code, "application")
+    transit.require_scope(session, actor, app)
     return app
 
 

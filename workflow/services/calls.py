@@ -17,6 +17,7 @@ from workflow.db import dialect_insert
 from workflow.errors import CallOverlap, CallRefused, Conflict, NotFound
 from workflow.models import Call
 from workflow.services.common import audit, check_version, flush, get
+from workflow.snapshots import CallView
 from workflow.states import Role
 
 
@@ -27,11 +28,11 @@ def annual_rule(settings: Settings) -> AnnualCallRule:
     )
 
 
-def window(call: Call) -> Window:
+def window(call: CallView) -> Window:
     return Window(call.opens_on, call.closes_on, call.timezone)
 
 
-def is_cancelled(call: Call) -> bool:
+def is_cancelled(call: CallView) -> bool:
     return call.cancelled_at is not None
 
 

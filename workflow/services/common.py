@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,8 +19,10 @@ from workflow.models import AuditEvent, Base
 
 
 class Versioned(Protocol):
-    id: int
-    version: int
+    @property
+    def id(self) -> int: ...
+    @property
+    def version(self) -> int: ...
 
 
 class Stateful(Versioned, Protocol):
@@ -106,19 +108,45 @@ def audit(
     comment: str = "",
 ) -> AuditEvent:
     event = AuditEvent(
-        at=now,
-        actor_id=actor.user_id,
-        actor_name=actor.name,
-        role=actor.role.value,
-        subject_type=subject_type,
-        subject_id=subject_id,
-        action=action,
-        from_state=from_state,
-        to_state=to_state,
-        comment=comment,
+        **audit_values(
+            actor,
+            subject_type=subject_type,
+            subject_id=subject_id,
+            action=action,
+            now=now,
+            from_state=from_state,
+            to_state=to_state,
+            comment=comment,
+        )
     )
     session.add(event)
     return event
+
+
+def audit_values(
+    actor: Actor,
+    *,
+    subject_type: str,
+    subject_id: int,
+    action: str,
+    now: datetime,
+    from_state: str | None = None,
+    to_state: str | None = None,
+    comment: str = "",
+) -> dict[str, Any]:
+    """The columns of one audit event (an ORM ``AuditEvent`` or a Core INSERT's row)."""
+    return {
+        "at": now,
+        "actor_id": actor.user_id,
+        "actor_name": actor.name,
+        "role": actor.role.value,
+        "subject_type": subject_type,
+        "subject_id": subject_id,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "comment": comment,
+    }
 
 
 class CommentNeeded(InvalidInput):
@@ -153,14 +181,37 @@ def fire(
     :func:`publish` once the record is as the mail should describe it.
     """
     kind = workflow.name
+    step, comment = allowed_step(workflow, record, trigger, actor, comment=comment, version=version)
+    source = record.state
+    record.state = step.dest.value
+    return step, recorded(session, actor, kind, record.id, trigger, source, step, now, comment)
+
+
+class _HasState(Versioned, Protocol):
+    @property
+    def state(self) -> str: ...
+
+
+def allowed_step(
+    workflow: Workflow,
+    record: _HasState,
+    trigger: str,
+    actor: Actor,
+    *,
+    comment: str = "",
+    version: int | None = None,
+) -> tuple[Step, str]:
+    """The row of ``trigger`` that ``actor`` may take on ``record`` now, and the comment
+    as it is recorded: the version the caller saw, the table (state and role), a comment
+    for the steps that tell why. Every transition asks this first (``fire`` and the Core
+    path of ``workflow.services.transit``)."""
+    kind = workflow.name
     check_version(record, version, kind)
     step = workflow.resolve(trigger, record.state, actor.role, kind=kind, key=record.id)
     comment = comment.strip()
     if step.needs_comment and not comment:
         raise CommentNeeded(kind, trigger, step.label)
-    source = record.state
-    record.state = step.dest.value
-    return step, recorded(session, actor, kind, record.id, trigger, source, step, now, comment)
+    return step, comment
 
 
 def recorded(

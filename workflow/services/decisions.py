@@ -4,24 +4,23 @@ withdraw, expire; their side effects are named in the table (``effects``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from config import Settings
-from workflow import events
 from workflow.actors import Actor
 from workflow.calendar import on_or_before
 from workflow.errors import InvalidInput
 from workflow.machines import APPLICATION, Step
-from workflow.models import Application
-from workflow.services import applications as apps
 from workflow.services import calls as call_service
 from workflow.services import (
-    effects,
     memberships,  # noqa: F401 (registers the membership effects)
+    transit,
 )
-from workflow.services.common import audit, flush, publish
+from workflow.services.common import audit
 from workflow.services.jury import recommendation_note
+from workflow.snapshots import ApplicationView
 from workflow.states import ApplicationState as A
 from workflow.visibility import decided_unannounced, told_only_when_announced
 
@@ -39,62 +38,41 @@ def decide(
     now: datetime,
     comment: str = "",
     version: int | None = None,
-) -> Application:
+) -> ApplicationView:
     """Any other transition: return, decline, start review, admit, not admit, reopen,
     withdraw, expire."""
     if trigger in ("submit", "submit_direct", "endorse"):
         raise InvalidInput(
             f"Use the {trigger} action itself.", "own_action", kind="application", action=trigger
         )
-    app = apps.load(session, actor, application_id)
-    step = check_decide(actor, app, trigger, now)
+    row = transit.load(session, actor, application_id)
+    step = check_decide(actor, row, trigger, now)
+    changes: dict[str, Any] = {}
     if step.dest in DECIDED:
-        app.decided_at = now
+        changes["decided_at"] = now
     if step.dest in UNANNOUNCED:
         # Recorded, told to nobody: an announcement's publication tells it.
-        app.announcement_id = None
-        app.announced_at = None
-    if trigger == "reopen" and app.announced_at is None:
-        # A decision nobody was told of is reopened without a word to the city.
-        _reopen_quietly(session, settings, actor, app, now=now, comment=comment, version=version)
-        return app
-    # The effects of the row (its end on a corrected admission) run after the state
-    # change, by name (workflow.services.effects).
-    apps.transition(
-        session, settings, actor, app, trigger, now=now, comment=comment, version=version
-    )
+        changes["announcement_id"] = None
+        changes["announced_at"] = None
+    # A decision nobody was told of is reopened without a word to the city; the row's
+    # effects (the end of a membership a corrected admission had started) run after
+    # the state change, by name (workflow.services.effects).
+    quiet = trigger == "reopen" and row.announced_at is None
+    transit.fire(
+        session, settings, actor, row, trigger, now=now, comment=comment, version=version,
+        changes=changes, quiet=quiet,
+    )  # fmt: skip
     if step.dest in (A.ADMITTED, A.NOT_ADMITTED):
-        _record_jury(session, actor, app, trigger, now)
-    return app
+        _record_jury(session, actor, row, trigger, now)
+    return row
 
 
 #: The Institute's decisions, told only when their announcement is published.
 UNANNOUNCED = (A.ADMITTED, A.NOT_ADMITTED)
 
 
-def _reopen_quietly(
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    app: Application,
-    *,
-    now: datetime,
-    comment: str,
-    version: int | None,
-) -> None:
-    app.updated_at = now
-    effects.fire_step(
-        session, settings, APPLICATION, app, "reopen", actor, now=now, comment=comment,
-        version=version,
-    )  # fmt: skip
-    pending = session.info.get(events.PENDING, [])
-    pending[:] = [e for e in pending if (e.subject_type, e.subject_id) != ("application", app.id)]
-    publish(session, settings)
-    flush(session, "application", app.id)
-
-
 def _record_jury(
-    session: Session, actor: Actor, app: Application, trigger: str, now: datetime
+    session: Session, actor: Actor, app: ApplicationView, trigger: str, now: datetime
 ) -> None:
     """The decision records the jury's recommendation beside it in the audit log."""
     note = recommendation_note(session, app)
@@ -110,7 +88,7 @@ def _record_jury(
         )
 
 
-def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) -> Step:
+def check_decide(actor: Actor, app: ApplicationView, trigger: str, now: datetime) -> Step:
     """Whether ``actor`` may fire ``trigger`` (any but submit and endorse) on ``app`` now:
     the state and role, and for ``expire`` that the time to submit is over. The comment
     a step needs is the person's input, checked when it fires. The city and its
@@ -143,7 +121,7 @@ def check_decide(actor: Actor, app: Application, trigger: str, now: datetime) ->
     return step
 
 
-def _check_expiry(app: Application, now: datetime) -> None:
+def _check_expiry(app: ApplicationView, now: datetime) -> None:
     call = app.call
     if app.state == A.DRAFT and not call_service.window(call).has_closed(now):
         raise InvalidInput(

@@ -31,6 +31,7 @@ from workflow.errors import InvalidInput, NotAllowed, NotFound
 from workflow.machines import ASSIGNMENT
 from workflow.models import Application, Call, City, JuryAssignment, JuryScore, User
 from workflow.services.common import audit, fire, flush, get, publish, recorded
+from workflow.snapshots import ApplicationView
 from workflow.states import ApplicationState as A
 from workflow.states import AssignmentState as J
 from workflow.states import Role
@@ -429,7 +430,9 @@ class ApplicationScores:
         return "admit" if self.admit * 2 > scored else "not_admit"
 
 
-def _scores(session: Session, app: Application, *, only: int | None = None) -> ApplicationScores:
+def _scores(
+    session: Session, app: ApplicationView, *, only: int | None = None
+) -> ApplicationScores:
     query = (
         select(JuryAssignment)
         .where(JuryAssignment.application_id == app.id)
@@ -514,8 +517,13 @@ def assignments_of_call(session: Session, actor: Actor, call_name: str) -> list[
     )
 
 
-def recommendation_note(session: Session, app: Application) -> str:
+def recommendation_note(session: Session, app: ApplicationView) -> str:
     """The jury's recommendation in the words the audit log keeps ("" without scores)."""
+    assigned = session.scalar(
+        select(JuryAssignment.id).where(JuryAssignment.application_id == app.id).limit(1)
+    )
+    if assigned is None:  # no juror was asked: nothing to load
+        return ""
     found = _scores(session, app)
     if not found.scored:
         return ""

@@ -12,9 +12,10 @@ from workflow.actors import Actor, require_city_scope, require_role
 from workflow.calendar import ReportRule, local_date
 from workflow.errors import InvalidInput
 from workflow.machines import MEMBERSHIP
-from workflow.models import Application, AuditEvent, City, Membership, Report
+from workflow.models import AuditEvent, City, Membership, Report
 from workflow.services import effects
 from workflow.services.common import flush, get, publish
+from workflow.snapshots import ApplicationView
 from workflow.states import MembershipState as M
 from workflow.states import ReportState as R
 from workflow.states import Role
@@ -35,7 +36,7 @@ def admit(
     session: Session,
     settings: Settings,
     actor: Actor,
-    app: Application,
+    app: ApplicationView,
     *,
     now: datetime,
     on: date | None = None,
@@ -94,7 +95,7 @@ def _admit_membership(applied: effects.Applied) -> None:
 def _revoke_membership(applied: effects.Applied) -> None:
     """A corrected admission (the application's ``reopen``) ends the membership it had
     started, by the membership table's internal ``revoke_admission`` row."""
-    app: Application = applied.record
+    app: ApplicationView = applied.record
     membership = applied.session.scalars(
         select(Membership).where(Membership.application_id == app.id)
     ).first()

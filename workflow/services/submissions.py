@@ -16,8 +16,10 @@ from workflow.machines import APPLICATION
 from workflow.models import Application, Country
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
+from workflow.services import transit
 from workflow.services.applications import ENDORSED
 from workflow.services.common import get
+from workflow.snapshots import APPLICATIONS, ApplicationRow, ApplicationView
 from workflow.states import ApplicationState as A
 from workflow.states import Route
 from workflow.uploads import require_signed_form
@@ -39,22 +41,26 @@ class EndorsementMissing(InvalidInput):
         return "invalid_input.endorsement_missing"
 
 
-def _load_endorsing(session: Session, actor: Actor, application_id: int) -> Application:
+def _load_endorsing(session: Session, actor: Actor, application_id: int) -> ApplicationRow:
     """The application of an endorsement, its country locked first (the global lock
     order, see workflow.services.common): endorsements of one country queue on the
     country's row, so the quota is counted by one of them at a time."""
-    found = session.execute(
-        select(Application.city_id, Application.country_code).where(
-            Application.id == application_id
+    found = (
+        session.connection()
+        .execute(
+            select(APPLICATIONS.c.city_id, APPLICATIONS.c.country_code).where(
+                APPLICATIONS.c.id == application_id
+            )
         )
-    ).first()
+        .first()
+    )
     if found is not None:
         require_city_scope(actor, found.city_id, found.country_code, "application")
-        get(session, Country, found.country_code, "country", lock=True)
-    return apps.load(session, actor, application_id)
+        transit.lock_country(session, found.country_code)
+    return transit.load(session, actor, application_id)
 
 
-def _check_submission_time(app: Application, now: datetime) -> None:
+def _check_submission_time(app: ApplicationView, now: datetime) -> None:
     call = app.call
     if call_service.is_cancelled(call):
         raise InvalidInput(
@@ -95,14 +101,16 @@ def endorsements_used(session: Session, call_id: int, country_code: str) -> int:
     )
 
 
-def _claim_quota(session: Session, app: Application) -> None:
+def _claim_quota(session: Session, app: ApplicationView) -> None:
     # Endorsements of one country are serialised: PostgreSQL holds the country's row
     # lock (taken in _load_endorsing, before the application's); SQLite already holds
     # the write lock.
-    country = get(session, Country, app.country_code, "country")
     used = endorsements_used(session, app.call_id, app.country_code)
     if used >= app.call.quota:
-        raise QuotaExceeded(country.name, app.call.name, app.call.quota)
+        name = app.city.country.name
+        if app.city.country.code != app.country_code:
+            name = get(session, Country, app.country_code, "country").name
+        raise QuotaExceeded(name, app.call.name, app.call.quota)
 
 
 # One check per action, raising what the action would raise: the services call them
@@ -111,7 +119,7 @@ def _claim_quota(session: Session, app: Application) -> None:
 
 
 def check_submit(
-    session: Session, settings: Settings, actor: Actor, app: Application, now: datetime
+    session: Session, settings: Settings, actor: Actor, app: ApplicationView, now: datetime
 ) -> None:
     """Whether ``actor`` may submit ``app`` now: state and role, the window (or the
     Commission's deadline for a returned one), the signed form, a complete form."""
@@ -125,7 +133,7 @@ def check_submit_direct(
     session: Session,
     settings: Settings,
     actor: Actor,
-    app: Application,
+    app: ApplicationView,
     now: datetime,
     endorsement: str | None = None,
 ) -> None:
@@ -140,7 +148,7 @@ def check_submit_direct(
     _claim_quota(session, app)
 
 
-def check_endorse(session: Session, actor: Actor, app: Application, now: datetime) -> None:
+def check_endorse(session: Session, actor: Actor, app: ApplicationView, now: datetime) -> None:
     """Whether ``actor`` may endorse ``app`` now: state and role, the Commission's
     deadline, an endorsement left in the country's quota."""
     APPLICATION.resolve("endorse", app.state, actor.role, kind="application", key=app.id)
@@ -164,13 +172,13 @@ def submit(
     *,
     now: datetime,
     version: int | None = None,
-) -> Application:
+) -> ApplicationRow:
     """The city sends the form to its National Commission (copy to the network)."""
-    app = apps.load(session, actor, application_id)
+    app = transit.load(session, actor, application_id)
     check_submit(session, settings, actor, app, now)
-    app.route = Route.COMMISSION.value
-    app.submitted_at = now
-    return apps.transition(session, settings, actor, app, "submit", now=now, version=version)
+    changes = {"route": Route.COMMISSION.value, "submitted_at": now}
+    transit.fire(session, settings, actor, app, "submit", now=now, version=version, changes=changes)
+    return app
 
 
 def submit_direct(
@@ -182,15 +190,20 @@ def submit_direct(
     now: datetime,
     endorsement: str,
     version: int | None = None,
-) -> Application:
+) -> ApplicationRow:
     """The alternative route: the form, already endorsed, straight to the Institute."""
     app = _load_endorsing(session, actor, application_id)
     check_submit_direct(session, settings, actor, app, now, endorsement)
-    app.route = Route.DIRECT.value
-    app.endorsement = endorsement.strip()
-    app.submitted_at = now
-    app.endorsed_at = now
-    return apps.transition(session, settings, actor, app, "submit_direct", now=now, version=version)
+    changes = {
+        "route": Route.DIRECT.value,
+        "endorsement": endorsement.strip(),
+        "submitted_at": now,
+        "endorsed_at": now,
+    }
+    transit.fire(
+        session, settings, actor, app, "submit_direct", now=now, version=version, changes=changes
+    )
+    return app
 
 
 def endorse(
@@ -202,14 +215,15 @@ def endorse(
     now: datetime,
     comment: str = "",
     version: int | None = None,
-) -> Application:
+) -> ApplicationRow:
     """The Commission endorses and forwards to the Institute (copy to the city)."""
     app = _load_endorsing(session, actor, application_id)
     check_endorse(session, actor, app, now)
-    app.endorsed_at = now
     # The Commission's own words, if any; who endorsed and when is in the history (the
     # pages say it in the reader's language).
-    app.endorsement = comment.strip()
-    return apps.transition(
-        session, settings, actor, app, "endorse", now=now, comment=comment, version=version
-    )
+    changes = {"endorsed_at": now, "endorsement": comment.strip()}
+    transit.fire(
+        session, settings, actor, app, "endorse", now=now, comment=comment, version=version,
+        changes=changes,
+    )  # fmt: skip
+    return app
