@@ -27,8 +27,8 @@ from sqlalchemy.orm import Session
 from config import Settings
 from workflow import events
 from workflow.actors import Actor, require_role
-from workflow.errors import InvalidInput
-from workflow.machines import ANNOUNCEMENT, APPLICATION
+from workflow.errors import InvalidInput, NotFound
+from workflow.machines import ANNOUNCEMENT
 from workflow.models import Announcement, Application, AuditEvent, Call, Membership
 from workflow.services import (
     effects,
@@ -311,12 +311,14 @@ def correct(
     *,
     reason: str,
     now: datetime,
-) -> Application:
+) -> ApplicationView:
     """Correct a published decision: admitted becomes not admitted (the membership ends)
     or the other way round (the membership starts on the announcement's date)."""
     _institute(actor, "correct an announcement")
     announcement = get(session, Announcement, announcement_id, "announcement", lock=True)
-    app = get(session, Application, application_id, "application", lock=True)
+    app = read_application(session, application_id)
+    if app is None:
+        raise NotFound("application", application_id)
     if announcement.state == N.DRAFT:
         raise InvalidInput(
             f"Announcement {announcement.id} is not published: change the decision itself.",
@@ -336,11 +338,9 @@ def correct(
         comment=f"application {app.id}: {reason}" if reason else "",
     )  # fmt: skip
     announcement.corrected += 1
-    app.updated_at = now
-    app.decided_at = now
-    effects.fire_step(
-        session, settings, APPLICATION, app, CORRECT[app.state], actor, now=now,
-        comment=reason, today=announcement.date,
+    transit.fire(
+        session, settings, actor, app, CORRECT[app.state], now=now, comment=reason,
+        changes={"decided_at": now}, today=announcement.date, publish_now=False,
     )  # fmt: skip
     pending = session.info.get(events.PENDING, [])
     facts = {"announced_on": announcement.date, "announcement": announcement.title}
@@ -349,7 +349,7 @@ def correct(
         for e in pending
     ]
     publish(session, settings)
-    flush(session, "application", app.id)
+    flush(session, "announcement", announcement.id)
     return app
 
 

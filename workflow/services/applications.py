@@ -22,11 +22,10 @@ from workflow.errors import (
     InvalidInput,
     NotAllowed,
 )
-from workflow.machines import APPLICATION
 from workflow.models import Application, AuditEvent, City, Membership
 from workflow.services import calls as call_service
-from workflow.services import effects, transit
-from workflow.services.common import audit, check_version, flush, get, publish
+from workflow.services import transit
+from workflow.services.common import audit, check_version, flush, get
 from workflow.services.directory import check_one_line
 from workflow.snapshots import ApplicationView
 from workflow.states import ApplicationState as A
@@ -183,34 +182,6 @@ def get_application(session: Session, actor: Actor, application_id: int) -> Appl
     """One application, if the actor may see it, as it may see it (an unannounced
     decision is "under review" for the city and its Commission)."""
     return mask(actor, load(session, actor, application_id, lock=False))
-
-
-def transition(
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    app: Application,
-    trigger: str,
-    *,
-    now: datetime,
-    comment: str = "",
-    version: int | None = None,
-) -> Application:
-    app.updated_at = now  # before the flush in fire(): one version step per action
-    effects.fire_step(
-        session,
-        settings,
-        APPLICATION,
-        app,
-        trigger,
-        actor,
-        now=now,
-        comment=comment,
-        version=version,
-    )
-    publish(session, settings)
-    flush(session, "application", app.id)
-    return app
 
 
 def create_draft(
