@@ -17,6 +17,7 @@ from tests.conftest import ADMIN, INSTITUTE, World, utc
 from workflow.actors import SYSTEM, Actor
 from workflow.db import transaction
 from workflow.errors import (
+    Conflict,
     DeadlinePassed,
     InvalidInput,
     NotAllowed,
@@ -595,3 +596,38 @@ def test_a_city_may_correspond_in_any_of_the_networks_languages(world: World) ->
         assert app.city.language == "lv"
     with pytest.raises(InvalidInput, match="language"), transaction(world.factory) as session:
         actions.save_application(session, world.settings, jelgava, {"language": "de"}, now=now)
+
+
+# --- the transition's Core path (workflow.services.transit) -----------------------------
+
+
+def test_an_orm_copy_in_the_same_unit_reads_the_transition(world: World) -> None:
+    """A page that loaded the application and then fires a step in the same unit sees
+    the row as the step left it, not the copy it loaded before."""
+    app_id = world.draft("Jelgava", IN_2027)
+    with transaction(world.factory) as session:
+        before = session.get(Application, app_id)
+        assert before is not None and before.state == "draft"
+        seen = before.version
+        row = submissions.submit(session, world.settings, world.city("Jelgava"), app_id,
+                                 now=IN_2027)  # fmt: skip
+        assert (row.state, row.version) == ("submitted", seen + 1)
+        assert (before.state, before.version, before.submitted_at) == (
+            "submitted", seen + 1, IN_2027,
+        )  # fmt: skip
+    assert state(world.factory, app_id) == "submitted"
+
+
+def test_a_stale_version_is_refused_and_writes_nothing(world: World) -> None:
+    app_id = world.draft("Jelgava", IN_2027)
+    with world.factory() as session:
+        app = session.get(Application, app_id)
+        assert app is not None
+        seen = app.version
+    mark = last_mail_id(world.factory)
+    with pytest.raises(Conflict):
+        act(world, submissions.submit, world.city("Jelgava"), app_id, now=IN_2027,
+            version=seen - 1)  # fmt: skip
+    assert state(world.factory, app_id) == "draft"
+    assert last_mail_id(world.factory) == mark
+    assert [e[0] for e in events(world.factory, app_id)] == ["create", "upload_signed_form"]
