@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -126,15 +127,32 @@ def _formatters(lang: str) -> dict[str, Any]:
         """A city in the page's language (``workflow.names``)."""
         return names.city_name(found, lang)
 
+    def country_choices(codes: Sequence[str], selected: str | None) -> Markup:
+        """The ``<option>`` elements of a country filter, in the page's language."""
+        return _country_options(lang, tuple(codes), selected or "")
+
     return {
         "day": day,
         "moment": moment,
         "country": country,
+        "country_options": country_choices,
         "commission_name": commission,
         "city_name": city,
         "state_word": state,
         "system_comment": comment,
     }
+
+
+@lru_cache(maxsize=256)
+def _country_options(lang: str, codes: tuple[str, ...], selected: str) -> Markup:
+    """Every country a filter offers, made once per language, list and choice: a list
+    of every member names hundreds of countries, each a CLDR lookup in a template loop."""
+    return Markup("").join(
+        Markup('<option value="{}"{}>{}</option>').format(
+            code, Markup(" selected") if code == selected else "", country_words(code, lang)
+        )
+        for code in codes
+    )
 
 
 def said(request: Request, error: BaseException) -> str:

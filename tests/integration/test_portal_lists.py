@@ -25,7 +25,7 @@ from notifications.models import OutboxMessage
 from tests.conftest import SIGNED_PDF
 from tests.e2e.clients import Visitor, visitor
 from tests.e2e.live import Live, live_portal
-from web import actions
+from web import actions, templating
 from workflow.actors import Actor
 from workflow.db import transaction
 from workflow.models import Application, City, Membership
@@ -329,3 +329,26 @@ def test_a_returned_application_and_its_comment_stand_on_the_city_home(
     assert f'href="/messages/{to_city[0].id}"' not in lyon.pages.get("/messages").text
     # the city's home shows the latest few
     assert "/messages/" in home
+
+
+def test_country_filter_offers_every_country_and_keeps_the_choice(setting: Setting) -> None:
+    institute = setting.people["institute"]  # an English-speaking account
+    page = institute.pages.get("/members", params={"country": "LV"})
+    assert page.status_code == 200
+    form = page.text[page.text.index('id="f-country"') :]
+    form = form[: form.index("</select>")]
+    options = re.findall(r'<option value="(\w*)"( selected)?>([^<]+)</option>', form)
+    assert options == [
+        ("", "", "All"), ("EE", "", "Estonia"), ("FR", "", "France"),
+        ("LV", " selected", "Latvia"),
+    ]  # fmt: skip
+    unfiltered = institute.pages.get("/members").text
+    assert '<option value="LV">Latvia</option>' in unfiltered
+    assert "selected>Latvia" not in unfiltered
+
+
+def test_country_options_are_in_the_pages_language() -> None:
+    assert templating._country_options("fr", ("EE", "LV"), "LV") == (
+        '<option value="EE">Estonie</option><option value="LV" selected>Lettonie</option>'
+    )
+    assert templating._country_options("ru", ("LV",), "") == '<option value="LV">Латвия</option>'
