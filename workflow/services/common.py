@@ -240,21 +240,37 @@ def recorded(
     )
     flush(session, kind, subject_id)
     events.record(
-        session,
-        events.Event(
-            workflow=kind,
-            subject_type=kind,
-            subject_id=subject_id,
-            trigger=trigger,
-            source=source,
-            dest=step.dest.value,
-            actor=actor,
-            comment=comment,
-            at=now,
-            round=str(event.id),
-        ),
+        session, step_event(kind, subject_id, trigger, source, step, actor, comment, now, event.id)
     )
     return event
+
+
+def step_event(
+    kind: str,
+    subject_id: int,
+    trigger: str,
+    source: str | None,
+    step: Step,
+    actor: Actor,
+    comment: str,
+    now: datetime,
+    audit_id: int,
+    subject: object = None,
+) -> events.Event:
+    """The domain event of one step (its round: the step's audit event's id)."""
+    return events.Event(
+        workflow=kind,
+        subject_type=kind,
+        subject_id=subject_id,
+        trigger=trigger,
+        source=source,
+        dest=step.dest.value,
+        actor=actor,
+        comment=comment,
+        at=now,
+        round=str(audit_id),
+        subject=subject,
+    )
 
 
 def flush(session: Session, kind: str, key: object) -> None:

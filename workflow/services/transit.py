@@ -38,7 +38,7 @@ from workflow.machines import APPLICATION, Step
 from workflow.models import Application, AuditEvent
 from workflow.services import effects
 from workflow.services import memberships as _memberships  # noqa: F401 (its effects)
-from workflow.services.common import allowed_step, audit_values, publish
+from workflow.services.common import allowed_step, audit_values, publish, step_event
 from workflow.services.jury import require_assigned
 from workflow.snapshots import (
     APPLICATIONS,
@@ -152,22 +152,9 @@ def fire(
         ),
     ).scalar_one()
     if not quiet:
-        events.record(
-            session,
-            events.Event(
-                workflow="application",
-                subject_type="application",
-                subject_id=app.id,
-                trigger=trigger,
-                source=source,
-                dest=step.dest.value,
-                actor=actor,
-                comment=comment,
-                at=now,
-                round=str(audit_id),
-                subject=app,
-            ),
-        )
+        event = step_event("application", app.id, trigger, source, step, actor, comment, now,
+                           audit_id, subject=app)  # fmt: skip
+        events.record(session, event)
     effects.run(
         effects.Applied(
             session, settings, actor, APPLICATION, step, app, source, now, comment, today
