@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,26 @@ def test_a_new_database_is_created_in_the_data_folder_and_said(tmp_path: Path) -
     assert f"Created a new database: {home / 'gnlc.db'}" in result.output
     again = CliRunner().invoke(app, ["call", "list"], env={"GNLC_HOME": str(home)})
     assert "Created a new database" not in again.output
+
+
+def test_the_collector_waits_only_while_the_command_loads(tmp_path: Path) -> None:
+    """``gnlc`` as a process pauses the cyclic garbage collector while the modules load,
+    and the command itself (the scheduler, the portal: days) runs with it on."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, sys\nimport cli.context\nfrom cli.main import app\n"
+        "made = cli.context.reset_state\n"
+        "def spy(**values):\n    print('loading', gc.isenabled()); return made(**values)\n"
+        "cli.context.reset_state = spy\n"
+        "sys.argv = ['gnlc', 'secret']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('after', gc.isenabled())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60,
+        env={**os.environ, "GNLC_HOME": str(tmp_path)},
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("loading", "after"))]
+    assert lines == ["loading True", "after True"], done.stdout
