@@ -77,8 +77,10 @@ class Gnlc(typer.Typer):
     objects that live as long as the process, which it would walk again and again, and
     once more at exit. They are frozen out of its reach (``gc.freeze``) before the command
     runs, with the collector on as usual (the scheduler and the portal run for days), and
-    again at exit. ``gnlc call list`` on the demo spent 47-53 ms in 197 collections, now
-    6 ms in 38 (timed with ``gc.callbacks``)."""
+    again at exit, where the interpreter's last collection walked them all once more.
+    ``gnlc call list`` on the demo spent 40-47 ms of CPU in 197 collections before its
+    exit, now 6 ms in 38 (``gc.callbacks``); as whole processes (the console script, on
+    benchmark 5's database) it and ``gnlc app show 1`` take 0.71-0.76x the CPU they took."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         global _paused
