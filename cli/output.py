@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
-from babel import Locale
 from rich.table import Table
 from sqlalchemy.orm import Session
 
@@ -15,7 +14,6 @@ from cli.context import console, emit_json, fail
 from workflow.actors import SYSTEM, Actor
 from workflow.errors import NotFound
 from workflow.models import Application, AuditEvent, Call, Country, Membership, Report
-from workflow.services import directory, users
 from workflow.states import Role
 
 AsOption = Annotated[
@@ -30,6 +28,10 @@ AsOption = Annotated[
 
 def resolve_actor(session: Session, who: str) -> Actor:
     """Turn ``--as`` into an Actor, checking that its scope exists."""
+    # Imported here: a list that acts as nobody (``gnlc call list``) need not load the
+    # directory's services and the workflow machines they bring (8-10 ms).
+    from workflow.services import directory, users
+
     who = who.strip()
     kind, _, ref = who.partition(":")
     kind = kind.lower()
@@ -57,6 +59,8 @@ def resolve_actor(session: Session, who: str) -> Actor:
 def count(n: int, one: str, other: str, locale: str = "en") -> str:
     """``1 city``, ``4 cities``: the noun in the plural form Babel's CLDR rules choose for
     ``n`` (English has two; other languages more, when the CLI speaks them)."""
+    from babel import Locale  # imported here: most commands count nothing
+
     return f"{n:,} {one if Locale.parse(locale).plural_form(n) == 'one' else other}"
 
 

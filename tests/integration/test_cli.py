@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -257,3 +258,67 @@ def test_a_new_database_is_created_in_the_data_folder_and_said(tmp_path: Path) -
     assert f"Created a new database: {home / 'gnlc.db'}" in result.output
     again = CliRunner().invoke(app, ["call", "list"], env={"GNLC_HOME": str(home)})
     assert "Created a new database" not in again.output
+
+
+def test_the_collector_waits_only_while_the_command_loads(tmp_path: Path) -> None:
+    """``gnlc`` as a process pauses the cyclic garbage collector while the modules load,
+    and the command itself (the scheduler, the portal: days) runs with it on."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import gc, sys\nimport cli.context\nfrom cli.main import app\n"
+        "made = cli.context.reset_state\n"
+        "def spy(**values):\n    print('loading', gc.isenabled()); return made(**values)\n"
+        "cli.context.reset_state = spy\n"
+        "sys.argv = ['gnlc', 'secret']\n"
+        "try:\n    app()\nexcept SystemExit:\n    pass\n"
+        "print('after', gc.isenabled())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60,
+        env={**os.environ, "GNLC_HOME": str(tmp_path)},
+    )  # fmt: skip
+    lines = [line for line in done.stdout.splitlines() if line.startswith(("loading", "after"))]
+    assert lines == ["loading True", "after True"], done.stdout
+
+
+#: What no read command needs: the portal, the mail's templates and senders, Alembic,
+#: the scheduler, the other database's driver (each a few to tens of milliseconds).
+NOT_FOR_READING = (
+    "fastapi", "starlette", "uvicorn", "jinja2", "alembic", "web", "apscheduler",
+    "notifications.render", "notifications.senders", "notifications.dispatcher",
+    "httpx", "icalendar", "argon2", "psycopg", "sqlalchemy.dialects.postgresql",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_read_command_imports_only_what_it_reads_with(
+    gnlc: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    """``gnlc call list`` and ``gnlc app show 1`` in a fresh interpreter, as benchmark 5
+    times them: their output, and none of the modules a read does not need (a list
+    that acts as nobody loads neither Babel nor the directory's services either)."""
+    import ast
+    import subprocess
+    import sys
+
+    run(gnlc, "app", "new", "--as", "city:Jelgava", "--now", "2019-04-09", *FORM)
+    probe = (
+        "import sys\nfrom cli.main import app\nsys.argv = ['gnlc', *sys.argv[1:]]\n"
+        "try:\n    app()\nexcept SystemExit as done:\n    assert not done.code, done.code\n"
+        "print(sorted(sys.modules), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "GNLC_DATABASE__URL": db_url, "GNLC_MAIL__MAILDIR": str(tmp_path)}
+    for args, shown, also in (
+        (["call", "list", "--now", "2019-04-09"], "2019", ("babel", "workflow.services.directory")),
+        (["app", "show", "1", "--now", "2019-04-09"], "Jelgava", ()),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True,
+            check=True, timeout=60,
+        )  # fmt: skip
+        loaded = set(ast.literal_eval(done.stderr.strip().splitlines()[-1]))
+        assert shown in done.stdout, done.stdout
+        unwanted = [m for m in (*NOT_FOR_READING, *also) if m in loaded]
+        assert unwanted == [], (args, unwanted)
