@@ -26,8 +26,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Protocol, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,13 +92,51 @@ class Started:
 
 
 @dataclass(frozen=True)
+class Account:
+    """Who a session signs in, as every request reads it (one narrow row, no ORM)."""
+
+    id: int
+    name: str
+    email: str
+    role: str
+    city_id: int | None
+    country_code: str | None
+    language: str
+
+
+@dataclass(frozen=True)
 class Valid:
-    """A token that authenticates, with its user (loaded in the same transaction)."""
+    """A token that authenticates, with its user (read in the same transaction)."""
 
     session_id: int
     kind: str
-    user: User
+    user: Account
     stale: bool
+
+
+class _Lasting(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def revoked_at(self) -> datetime | None: ...
+    @property
+    def expires_at(self) -> datetime: ...
+    @property
+    def last_seen_at(self) -> datetime: ...
+
+
+_SESSIONS, _USERS = cast(Table, UserSession.__table__), cast(Table, User.__table__)
+#: Every request reads its session and user with this one statement.
+_LOOK_UP = (
+    select(
+        _SESSIONS.c.id, _SESSIONS.c.kind, _SESSIONS.c.revoked_at, _SESSIONS.c.expires_at,
+        _SESSIONS.c.last_seen_at, _USERS.c.id.label("user_id"), _USERS.c.name,
+        _USERS.c.email, _USERS.c.role, _USERS.c.city_id, _USERS.c.country_code,
+        _USERS.c.language, _USERS.c.active, _USERS.c.password_hash,
+    )
+    .join(_USERS, _USERS.c.id == _SESSIONS.c.user_id)
+    .where(_SESSIONS.c.token_hash == bindparam("token_hash"))
+)  # fmt: skip
 
 
 def start(
@@ -129,7 +168,7 @@ def start(
     return Started(row.id, token, row.expires_at)
 
 
-def is_open(row: UserSession, settings: Settings, now: datetime) -> bool:
+def is_open(row: _Lasting, settings: Settings, now: datetime) -> bool:
     return (
         row.revoked_at is None
         and now < row.expires_at
@@ -144,19 +183,16 @@ def look_up(
     expired, or its user inactive or without a password). Only reads."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    found = session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == hash_token(token))
-    ).first()
-    if found is None:
+    row = session.connection().execute(_LOOK_UP, {"token_hash": hash_token(token)}).first()
+    if row is None:
         return None
-    row, user = found[0], found[1]
     if row.kind != kind or not is_open(row, settings, now):
         return None
-    if not user.active or not user.password_hash:
+    if not row.active or not row.password_hash:
         return None
     stale = now - row.last_seen_at >= touch_interval(settings, kind)
+    user = Account(row.user_id, row.name, row.email, row.role, row.city_id, row.country_code,
+                   row.language)  # fmt: skip
     return Valid(row.id, row.kind, user, stale)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -192,7 +193,22 @@ def change_user(
     return user
 
 
-def actor_for(user: User) -> Actor:
+class Person(Protocol):
+    """What an actor is made of: an account, as the ORM or a request's session reads it."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def country_code(self) -> str | None: ...
+    @property
+    def city_id(self) -> int | None: ...
+
+
+def actor_for(user: Person) -> Actor:
     return Actor(Role(user.role), user.name, user.id, user.country_code, user.city_id)
 
 
