@@ -30,6 +30,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import insert, select, update
 
+from bench import portal_parts
 from bench.databases import Scratch
 from bench.harness import Section, Table, Target, fmt, say
 from bench.world import load_applicants, load_members
@@ -253,10 +254,14 @@ def run(
                              fmt(1000 * got.percentile(0.5)), fmt(1000 * got.percentile(0.95)),
                              fmt(len(got.seconds) / got.wall)]
                         )  # fmt: skip
+            parts = portal_parts.measure(
+                url, {page: paths[page] for page in PAGES}, USERS, PASSWORD, CSRF, requests,
+                f"{scratch.backend}: where one view's time goes (in this process, no network)",
+            )  # fmt: skip
         finally:
             scratch.discard(url)
             shutil.rmtree(bodies, ignore_errors=True)
-        section.tables += [table, second]
+        section.tables += [table, second, parts]
     return section
 
 
@@ -304,8 +309,8 @@ def _measure(
 def _cpu_bound(got: WrkResult) -> str:
     return (
         f"{fmt(1000 / got.rate)} ms of one worker per request at {got.connections} "
-        "connection(s): the page's own work (session, queries, rendering), see the "
-        "breakdown of benchmark 4 in docs/benchmarks.md"
+        "connection(s): the page's own work, which this section's table of where one "
+        "view's time goes splits into statements, rendering, the session lookup and the rest"
     )
 
 

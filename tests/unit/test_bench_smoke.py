@@ -76,9 +76,13 @@ def test_the_portal_benchmark_measures_each_page_with_wrk_beside_the_floor(
     scratch: Scratch,
 ) -> None:
     section = portal.run([scratch], members=30, applications=30, clients=2, requests=4, seconds=1)
-    ours, second = section.tables
+    ours, second, parts = section.tables
     assert [row[1] for row in ours.rows] == ["1", "20"] * len(portal.PAGES)
     assert all(float(row[2].replace(",", "")) > 0 for row in ours.rows)  # requests/s
     assert all(row[-1].endswith("x") for row in ours.rows)  # a share of the floor
     assert [row[0] for row in second.rows] == list(portal.PAGES)
+    assert [row[0] for row in parts.rows] == list(portal.PAGES)
+    for row in parts.rows:  # each part of a view within the whole view
+        whole, statements, rendering = (float(v.replace(",", "")) for v in row[1:4])
+        assert 0 < statements < whole and 0 < rendering < whole
     assert len(section.targets) == 5 * len(portal.PAGES)
