@@ -148,8 +148,8 @@ class SmtpSender(_Lifecycle):
 
     async def close(self) -> None:
         clients, self._clients = list(self._clients), set()
-        for client in clients:
-            await self._drop(client, polite=True)
+        # All at once: each QUIT waits for the server's answer.
+        await asyncio.gather(*(self._drop(client, polite=True) for client in clients))
         self._idle = None
 
     async def _connect(self) -> aiosmtplib.SMTP:
