@@ -19,6 +19,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
@@ -97,6 +98,14 @@ class Claimed:
 class Outcome:
     claimed: Claimed
     error: SendError | None = None
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A claimed row and the message made of it, waiting for a connection."""
+
+    claimed: Claimed
+    message: EmailMessage
 
 
 @dataclass
@@ -285,22 +294,26 @@ def _rendered(item: Claimed) -> Claimed:
     )
 
 
-async def _attempt(item: Claimed, settings: Settings, sender: Sender, now: datetime) -> Outcome:
+def _prepare(item: Claimed, settings: Settings, now: datetime) -> Outcome | Composed:
+    """The message to send for ``item``, or the outcome when it cannot be made."""
     try:
         item = _rendered(item)
     except Exception as exc:  # a template that cannot render this context: an operator looks
         return Outcome(item, PermanentSendError(f"cannot render the message: {exc}"))
     try:
-        message = compose(item, settings, now)
+        return Composed(item, compose(item, settings, now))
     except MalformedMessage as exc:
         return Outcome(item, PermanentSendError(str(exc)))
+
+
+async def _send(ready: Composed, sender: Sender) -> Outcome:
     try:
-        await sender.send(message, item.recipient)
+        await sender.send(ready.message, ready.claimed.recipient)
     except SendError as exc:
-        return Outcome(item, exc)
+        return Outcome(ready.claimed, exc)
     except Exception as exc:  # a sender bug must not lose the row: count it as transient
-        return Outcome(item, classify(exc))
-    return Outcome(item)
+        return Outcome(ready.claimed, classify(exc))
+    return Outcome(ready.claimed)
 
 
 async def dispatch_once(
@@ -318,11 +331,13 @@ async def dispatch_once(
     connections stay busy; outcomes are recorded by one task while sending goes on.
     """
     concurrency = max(1, sender.concurrency)
-    # Twice as many workers as connections: while some wait for the server, others
-    # compose the next messages, so a freed connection is used again at once.
-    workers = 2 * concurrency
+    # Claimed rows wait in ``work``; one composer keeps a composed message waiting in
+    # ``ready`` for each connection, so a connection that has its answer starts on the
+    # next message at once, and composing happens while the connections wait.
+    ahead = 2 * concurrency
     batch = settings.dispatcher.batch_size
     work: asyncio.Queue[Claimed | None] = asyncio.Queue()
+    ready: asyncio.Queue[Composed | None] = asyncio.Queue(maxsize=concurrency)
     outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
     room = asyncio.Event()
     # Set when the sender is down for every message (an unwritable Maildir): the pass
@@ -339,20 +354,29 @@ async def dispatch_once(
             claimed_total += len(items)
             if len(items) < want:
                 break
-            while work.qsize() > workers:  # claim the next batch when this one runs low
+            while work.qsize() > ahead and not down:  # claim again when this batch runs low
                 room.clear()
                 await room.wait()
-        for _ in range(workers):
-            work.put_nowait(None)
+        work.put_nowait(None)
 
-    async def sender_worker() -> None:
+    async def composer() -> None:
         while (item := await work.get()) is not None:
-            if work.qsize() <= workers:
+            if work.qsize() <= ahead:
                 room.set()
+            prepared = Outcome(item, down[0]) if down else _prepare(item, settings, now)
+            if isinstance(prepared, Outcome):
+                outcomes.put_nowait(prepared)
+            else:
+                await ready.put(prepared)
+        for _ in range(concurrency):
+            await ready.put(None)
+
+    async def connection() -> None:
+        while (composed := await ready.get()) is not None:
             if down:
-                outcomes.put_nowait(Outcome(item, down[0]))
+                outcomes.put_nowait(Outcome(composed.claimed, down[0]))
                 continue
-            outcome = await _attempt(item, settings, sender, now)
+            outcome = await _send(composed, sender)
             if isinstance(outcome.error, SenderDown) and not outcome.error.counts_attempt:
                 down.append(outcome.error)
                 room.set()
@@ -376,7 +400,7 @@ async def dispatch_once(
         return total
 
     async def producers() -> None:
-        await asyncio.gather(feeder(), *(sender_worker() for _ in range(workers)))
+        await asyncio.gather(feeder(), composer(), *(connection() for _ in range(concurrency)))
         outcomes.put_nowait(None)
 
     async with asyncio.TaskGroup() as group:
