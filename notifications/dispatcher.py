@@ -5,7 +5,8 @@ PostgreSQL ``FOR UPDATE SKIP LOCKED``, so several dispatchers share the work; SQ
 serialises writers with ``BEGIN IMMEDIATE``). A claim sets ``status='sending'`` with a
 lease (``claimed_until``) and counts the attempt; a dispatcher that dies mid-batch
 leaves rows whose lease runs out, and the next pass takes them again with the same
-Message-ID. Outcomes are recorded as they arrive, a few at a time: a row becomes
+Message-ID. Outcomes are recorded as they arrive, a few at a time (the first of a
+transaction waits at most ``RECORD_WAIT_SECONDS`` for the others): a row becomes
 ``sent`` only after the server accepted it; a transient failure waits with exponential
 backoff; a permanent one, or too many attempts, parks the row as ``dead`` for an
 operator (``notifications.operator``: retry, discard).
@@ -327,8 +328,9 @@ async def dispatch_once(
 ) -> DispatchResult:
     """Send everything due at ``now`` (at most ``limit`` messages) through an open sender.
 
-    Batches are claimed ahead while the previous one is still sending, so the sender's
-    connections stay busy; outcomes are recorded by one task while sending goes on.
+    Batches are claimed ahead while the previous one is still sending, and a composed
+    message waits for each connection, so the sender's connections stay busy; outcomes
+    are recorded by one task while sending goes on.
     """
     concurrency = max(1, sender.concurrency)
     # Claimed rows wait in ``work``; one composer keeps a composed message waiting in
