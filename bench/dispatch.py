@@ -3,12 +3,17 @@
 The relay is :mod:`bench.smtp_server` in its own process. Ours: :func:`dispatch` with an
 :class:`SmtpSender` pool of P connections (claim, compose, send, record as sent). The
 bound is P / delay messages per second: no pool of P connections can do better. The
-naive way: :mod:`smtplib`, one connection per message, one message after the other,
-each composed the same way and marked sent in its own transaction.
+ceiling: P bare aiosmtplib connections sending one composed message, flattened once, in
+a loop (what this relay, this client library and this machine allow); ours is measured
+against it in the same round, with the same pool. The naive way: :mod:`smtplib`, one
+connection per message, one message after the other, each composed the same way and
+marked sent in its own transaction.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
 import smtplib
 import subprocess
 import sys
@@ -19,17 +24,19 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import aiosmtplib
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from bench.databases import Scratch
-from bench.harness import Section, Table, Target, fmt, say
+from bench.harness import Rounds, Section, Table, Target, fmt, say
 from config import Settings, load_settings
 from notifications.compose import compose
 from notifications.dispatcher import dispatch
 from notifications.models import OutboxMessage
 from notifications.outbox import Owed, Status, rows_for
 from notifications.recipients import Addressing, Recipient
-from notifications.senders import SmtpSender
+from notifications.senders import SmtpSender, wire_bytes
 from workflow.db import make_engine, session_factory, transaction
 
 DELAY = 0.02
@@ -106,50 +113,85 @@ def fill_outbox(url: str, count: int, settings: Settings) -> None:
     engine.dispose()
 
 
-def run_ours(url: str, port: int, pool: int, count: int) -> float:
-    settings = settings_for(url, port, pool)
-    engine = make_engine(url)
-    factory = session_factory(engine)
+def run_ours(factory: sessionmaker[Session], settings: Settings, pool: int, count: int) -> float:
+    """The seconds of one dispatch pass that sends ``count`` messages."""
     sender = SmtpSender(settings.smtp, settings.mail.from_address, pool_size=pool)
     start = time.perf_counter()
-    result = dispatch(factory, settings, now=NOW, worker="bench", sender=sender)
+    result = dispatch(factory, settings, now=NOW, worker="bench", sender=sender, limit=count)
     seconds = time.perf_counter() - start
-    engine.dispose()
     if result.sent != count:
         raise RuntimeError(f"dispatch sent {result.sent} of {count}: {result}")
     return seconds
 
 
-def run_ceiling(port: int, pool: int, count: int, settings: Settings) -> float:
-    """The setup's own ceiling: P aiosmtplib connections sending a composed message in a
-    loop, with no database, no claiming and no recording."""
-    import asyncio
+def split(count: int, parts: int) -> list[int]:
+    """``count`` in ``parts`` nearly equal sizes."""
+    return [count // parts + (1 if i < count % parts else 0) for i in range(parts)]
 
-    import aiosmtplib
 
-    with session_factory(make_engine(settings.database.url))() as session:
+def run_interleaved(
+    url: str, port: int, pool: int, count: int, message: tuple[bytes, str], segments: int
+) -> tuple[list[tuple[float, float]], float, float]:
+    """Ours and the ceiling in ``segments`` segments: for each, half of the ceiling's
+    messages just before a pass of ours and half just after. Returns (ours seconds,
+    ceiling seconds) per segment, and the CPU of this process per message (ms) of each."""
+    settings = settings_for(url, port, pool)
+    engine = make_engine(url)  # one engine, as a dispatcher process keeps its own
+    factory = session_factory(engine)
+    pairs = []
+    ours_cpu = ceiling_cpu = 0.0
+    for size in split(count, segments):
+        marks = [os.times()]
+        ceiling = run_ceiling(port, pool, size // 2, message)
+        marks.append(os.times())
+        ours = run_ours(factory, settings, pool, size)
+        marks.append(os.times())
+        ceiling += run_ceiling(port, pool, size - size // 2, message)
+        marks.append(os.times())
+        used = [t.user + t.system for t in marks]
+        ours_cpu += used[2] - used[1]
+        ceiling_cpu += used[1] - used[0] + used[3] - used[2]
+        pairs.append((ours, ceiling))
+    engine.dispose()
+    return pairs, 1000 * ours_cpu / count, 1000 * ceiling_cpu / count
+
+
+def wire_message(url: str, settings: Settings) -> tuple[bytes, str]:
+    """One message of the outbox at ``url``, composed and flattened as ours sends it."""
+    engine = make_engine(url)
+    with session_factory(engine)() as session:
         row = session.scalars(select(OutboxMessage).limit(1)).one()
-        message = compose(row, settings, NOW)
-        recipient = row.recipient
+        data, recipient = wire_bytes(compose(row, settings, NOW)), row.recipient
+    engine.dispose()
+    return data, recipient
 
-    async def one(client: aiosmtplib.SMTP, times: int) -> None:
-        for _ in range(times):
-            await client.send_message(
-                message, sender=settings.mail.from_address, recipients=[recipient]
-            )
+
+def run_ceiling(port: int, pool: int, count: int, message: tuple[bytes, str]) -> float:
+    """The setup's own ceiling: P bare aiosmtplib connections sending one message, already
+    flattened, ``count`` times in all, each taking the next as soon as it is free; with no
+    database, no claiming, no composing and no recording. Timed like ours, from opening
+    the connections to closing them."""
+    data, recipient = message
+    sender = load_settings({}).mail.from_address
 
     async def main() -> float:
-        clients = [aiosmtplib.SMTP(hostname="127.0.0.1", port=port) for _ in range(pool)]
-        for client in clients:
-            await client.connect()
-        start = time.perf_counter()
-        await asyncio.gather(*(one(c, count // pool) for c in clients))
-        seconds = time.perf_counter() - start
-        for client in clients:
-            await client.quit()
-        return seconds
+        left = count
 
-    return asyncio.run(main()) * count / (pool * (count // pool))
+        async def one(client: aiosmtplib.SMTP) -> None:
+            nonlocal left
+            await client.connect()
+            while left > 0:
+                left -= 1
+                await client.sendmail(sender, [recipient], data)
+            await client.quit()
+
+        start = time.perf_counter()
+        await asyncio.gather(
+            *(one(aiosmtplib.SMTP(hostname="127.0.0.1", port=port)) for _ in range(pool))
+        )
+        return time.perf_counter() - start
+
+    return asyncio.run(main())
 
 
 def run_naive(url: str, port: int, count: int) -> float:
@@ -179,17 +221,25 @@ def run_naive(url: str, port: int, count: int) -> float:
 def run(
     scratches: list[Scratch], *, count: int, naive_count: int, pools: list[int], repeats: int
 ) -> Section:
+    default_pool = load_settings({}).smtp.pool_size
+    pools = sorted({*pools, default_pool})
+    # Segments of at least 500 messages, at most 5: each a ratio measured back to back.
+    segments = max(1, min(5, count // 500))
     section = Section(
         "3. Dispatch",
         f"{count} pending outbox messages sent to an aiosmtpd relay in another process that "
         f"accepts each message after {int(DELAY * 1000)} ms. Ours: the dispatcher with a "
-        "pool of P reused connections; the bound is P / 20 ms. The naive way: smtplib, one "
-        f"connection per message, sequential ({naive_count} messages: its rate does not "
-        f"depend on the count). Best of {repeats}; the naive run sits between ours, back "
-        "to back.",
+        "pool of P reused connections (claim, compose, send, record as sent); the bound is "
+        "P / 20 ms. The ceiling of this setup: P bare aiosmtplib connections sending one "
+        "message, flattened once, with no database. The messages are sent in "
+        f"{segments} segment(s): in each, a pass of ours between two runs of the ceiling "
+        "with half as many messages each, so that load from elsewhere hits both alike; "
+        "ours / ceiling is the median over the segments of the ratio measured in each. "
+        "The naive way: smtplib, one connection per message, "
+        f"sequential ({naive_count} messages: its rate does not depend on the count); it "
+        f"sits between ours, back to back. Rates are the best of {repeats}. The default "
+        f"pool (smtp.pool_size in config/defaults.toml) is {default_pool}.",
     )
-    # The ceiling does not depend on the database: measured once, with the first one.
-    ceiling: dict[int, list[float]] = {p: [] for p in pools}
     with relay(DELAY) as port:
         for scratch in scratches:
             say(f"  benchmark 3 on {scratch.backend}: {count} messages, pools {pools}")
@@ -201,25 +251,36 @@ def run(
                     "messages/s",
                     "bound/s",
                     "of the bound",
+                    "of the ceiling",
                     "x naive",
                 ],
                 title=scratch.backend,
             )
             naive_rates: list[float] = []
-            ours: dict[int, list[float]] = {p: [] for p in pools}
+            rounds = Rounds()  # one entry per segment
+            totals: dict[str, list[float]] = {}  # seconds for all the messages, per repeat
+            cpu: dict[str, list[float]] = {}  # CPU of this process per message, in ms
             for _ in range(repeats):
                 for pool in pools:
                     url = scratch.fresh()
-                    fill_outbox(url, count, settings_for(url, port, pool))
-                    seconds = run_ours(url, port, pool, count)
-                    ours[pool].append(count / seconds)
-                    if len(ceiling[pool]) < repeats:
-                        alone = run_ceiling(port, pool, count, settings_for(url, port, pool))
-                        ceiling[pool].append(count / alone)
+                    settings = settings_for(url, port, pool)
+                    fill_outbox(url, count, settings)
+                    message = wire_message(url, settings)
+                    pairs, ours_cpu, bare_cpu = run_interleaved(
+                        url, port, pool, count, message, segments
+                    )
                     scratch.discard(url)
+                    for ours, ceiling in pairs:
+                        rounds.add(f"ours {pool}", ours)
+                        rounds.add(f"ceiling {pool}", ceiling)
+                    totals.setdefault(f"ours {pool}", []).append(sum(p[0] for p in pairs))
+                    totals.setdefault(f"ceiling {pool}", []).append(sum(p[1] for p in pairs))
+                    cpu.setdefault(f"ours {pool}", []).append(ours_cpu)
+                    cpu.setdefault(f"ceiling {pool}", []).append(bare_cpu)
                     say(
-                        f"    {scratch.backend} pool {pool}: {ours[pool][-1]:.0f} messages/s "
-                        f"(aiosmtplib alone: {ceiling[pool][-1]:.0f})"
+                        f"    {scratch.backend} pool {pool}: "
+                        f"{count / totals[f'ours {pool}'][-1]:.0f} messages/s "
+                        f"(bare aiosmtplib: {count / totals[f'ceiling {pool}'][-1]:.0f})"
                     )
                 url = scratch.fresh()
                 fill_outbox(url, naive_count, settings_for(url, port, 1))
@@ -228,56 +289,75 @@ def run(
                 say(f"    {scratch.backend} naive: {naive_rates[-1]:.1f} messages/s")
             naive = max(naive_rates)
             for pool in pools:
-                rate = max(ours[pool])
+                rate = count / min(totals[f"ours {pool}"])
+                alone = count / min(totals[f"ceiling {pool}"])
+                share = rounds.speedup(f"ours {pool}", f"ceiling {pool}")
                 bound = pool / DELAY
-                alone = max(ceiling[pool])
                 table.rows.append(
                     [f"ours, pool of {pool}", str(count), fmt(count / rate), fmt(rate), fmt(bound),
-                     f"{100 * rate / bound:.0f}%", f"{fmt(rate / naive)}x"]
+                     f"{100 * rate / bound:.0f}%", f"{100 * share:.0f}%", f"{fmt(rate / naive)}x"]
                 )  # fmt: skip
                 table.rows.append(
                     [f"ceiling of this setup: {pool} bare aiosmtplib connections, no database",
                      str(count), fmt(count / alone), fmt(alone), fmt(bound),
-                     f"{100 * alone / bound:.0f}%", f"{fmt(alone / naive)}x"]
+                     f"{100 * alone / bound:.0f}%", "100%", f"{fmt(alone / naive)}x"]
                 )  # fmt: skip
-                relay_bound = alone < 0.8 * bound
-                missed_bound = (
-                    f"the relay setup itself reaches only {100 * alone / bound:.0f}% of the bound "
-                    "(bare aiosmtplib, no database), so the CPU of this machine (aiosmtpd and the "
-                    f"client parse every command in Python) is the limit; ours reaches "
-                    f"{100 * rate / alone:.0f}% of that ceiling"
-                    if relay_bound
-                    else f"ours reaches {100 * rate / alone:.0f}% of what bare connections do"
-                )
+                spread = [
+                    c / o
+                    for o, c in zip(
+                        rounds.seconds[f"ours {pool}"],
+                        rounds.seconds[f"ceiling {pool}"],
+                        strict=True,
+                    )
+                ]
+                ours_cpu = min(cpu[f"ours {pool}"])
+                bare_cpu = min(cpu[f"ceiling {pool}"])
                 section.targets.append(
                     Target(
-                        f"{scratch.backend} pool {pool}: share of the bound",
-                        100 * rate / bound,
-                        80,
+                        f"{scratch.backend} pool {pool}: ours / bare aiosmtplib",
+                        100 * share,
+                        95,
                         "%",
-                        why_missed=missed_bound,
+                        why_missed=(
+                            f"the segments measured {100 * min(spread):.0f}-"
+                            f"{100 * max(spread):.0f}%; ours spends {ours_cpu:.2f} ms of CPU "
+                            "per message in this process (claiming, composing, recording, "
+                            f"its tasks and threads) where bare aiosmtplib spends "
+                            f"{bare_cpu:.2f} ms, on {os.cpu_count()} cores shared with the "
+                            "relay, whose every command is parsed in Python: while this "
+                            "process works, answers wait"
+                        ),
                     )
                 )
+                if pool != default_pool:
+                    continue
                 section.targets.append(
                     Target(
-                        f"{scratch.backend} pool {pool}: ours / naive",
+                        f"{scratch.backend} default pool ({pool}): ours / naive",
                         rate / naive,
                         6.0,
                         why_missed=(
                             f"the bound itself is {fmt(bound / naive)}x the naive rate: a pool "
-                            "of P connections cannot beat one sequential connection by more than "
-                            "about P; at least 6 connections are needed"
+                            "of P connections cannot beat one sequential connection by more "
+                            "than about P"
                         )
                         if bound / naive < 6
-                        else "",
+                        else (
+                            f"bare aiosmtplib itself reaches only {fmt(alone / naive)}x the "
+                            f"naive rate with {pool} connections: the relay answers each "
+                            f"connection in {1000 * pool / alone:.0f} ms, not 20, while the "
+                            f"naive way needs {1000 / naive:.0f} ms for a whole connection"
+                        )
+                        if alone / naive < 6
+                        else f"ours reaches {100 * share:.0f}% of bare aiosmtplib",
                     )
                 )
             table.rows.append(
                 ["naive: smtplib, a connection per message", str(naive_count),
                  fmt(naive_count / naive), fmt(naive), fmt(1 / DELAY),
-                 f"{100 * naive * DELAY:.0f}%", "1"]
+                 f"{100 * naive * DELAY:.0f}%", "", "1"]
             )  # fmt: skip
             section.tables.append(table)
-            for target in section.targets[-2 * len(pools) :]:
+            for target in section.targets[-(len(pools) + 1) :]:
                 say(target.line())
     return section

@@ -18,6 +18,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from typing import Any, Protocol
 
 from config import Settings
@@ -79,22 +80,35 @@ def header_value(value: str) -> str:
 
 def check_address(value: str, what: str = "address") -> str:
     """A bare ``local@domain`` address, or :class:`MalformedMessage`."""
+    try:
+        return _addr_spec(value)
+    except ValueError as exc:
+        raise MalformedMessage(what, value, str(exc)) from exc
+
+
+@lru_cache(maxsize=4096)
+def _addr_spec(value: str) -> str:
+    """The checked address, or ValueError saying why not. Cached: the sender and the
+    To and Cc of an occasion come back with every copy, and parsing an address is most
+    of what composing a message costs (a refusal is not cached: it raises)."""
     if any(ch in value for ch in "\r\n\0"):
-        raise MalformedMessage(what, value, "it contains a line break")
+        raise ValueError("it contains a line break")
     address = value.strip()
     if not address or any(ch.isspace() for ch in address) or any(c in address for c in ",;<>"):
-        raise MalformedMessage(what, value, "expected one address such as name@example.org")
+        raise ValueError("expected one address such as name@example.org")
     try:
         parsed = Address(addr_spec=address)
     except (HeaderParseError, ValueError, IndexError) as exc:
-        raise MalformedMessage(what, value, str(exc) or "unparseable") from exc
+        raise ValueError(str(exc) or "unparseable") from exc
     if not parsed.username or not parsed.domain:
-        raise MalformedMessage(what, value, "expected name@domain")
+        raise ValueError("expected name@domain")
     return parsed.addr_spec
 
 
+@lru_cache(maxsize=1024)
 def _encoded(value: str, name: str) -> str:
-    """``value`` folded within 78 columns; RFC 2047 encoded words when not ASCII."""
+    """``value`` folded within 78 columns; RFC 2047 encoded words when not ASCII.
+    Cached: the copies of an occasion share their subject and language."""
     charset = "us-ascii" if value.isascii() else "utf-8"
     return Header(value, charset, maxlinelen=78, header_name=name).encode()
 

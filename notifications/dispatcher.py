@@ -5,7 +5,8 @@ PostgreSQL ``FOR UPDATE SKIP LOCKED``, so several dispatchers share the work; SQ
 serialises writers with ``BEGIN IMMEDIATE``). A claim sets ``status='sending'`` with a
 lease (``claimed_until``) and counts the attempt; a dispatcher that dies mid-batch
 leaves rows whose lease runs out, and the next pass takes them again with the same
-Message-ID. Outcomes are recorded as they arrive, a few at a time: a row becomes
+Message-ID. Outcomes are recorded as they arrive, a few at a time (the first of a
+transaction waits at most ``RECORD_WAIT_SECONDS`` for the others): a row becomes
 ``sent`` only after the server accepted it; a transient failure waits with exponential
 backoff; a permanent one, or too many attempts, parks the row as ``dead`` for an
 operator (``notifications.operator``: retry, discard).
@@ -19,6 +20,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from email.message import EmailMessage
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, bindparam, or_, select, update
@@ -42,6 +44,9 @@ log = logging.getLogger(__name__)
 #: A failed message waits at least this long, so one pass never retries its own failures.
 MIN_BACKOFF_SECONDS = 1.0
 JITTER = 0.1
+#: How long the first outcome of a transaction waits for others to join it. A message
+#: the server accepted stays "sending" this much longer before it is recorded as sent.
+RECORD_WAIT_SECONDS = 0.005
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,14 @@ class Outcome:
     error: SendError | None = None
 
 
+@dataclass(frozen=True)
+class Composed:
+    """A claimed row and the message made of it, waiting for a connection."""
+
+    claimed: Claimed
+    message: EmailMessage
+
+
 @dataclass
 class _Pass:
     sent: list[int] = field(default_factory=list)
@@ -126,13 +139,18 @@ def claim(
     m = OutboxMessage
     lease = now + timedelta(seconds=settings.dispatcher.claim_timeout_seconds)
     with transaction(factory) as session:
-        rows = session.scalars(
-            select(m)
+        # Columns, not entities: a claim builds no ORM objects, so the thread it runs in
+        # holds the interpreter lock briefly while the connections wait for answers.
+        rows = session.execute(
+            select(
+                m.id, m.recipient, m.to_addrs, m.cc_addrs, m.subject, m.language,
+                m.message_id, m.body_text, m.body_html, m.attempts, m.occasion, m.context,
+            )
             .where(_due(now))  # type: ignore[arg-type]
             .order_by(m.next_attempt_at, m.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
-        ).all()
+        ).all()  # fmt: skip
         if not rows:
             return []
         session.execute(
@@ -277,22 +295,26 @@ def _rendered(item: Claimed) -> Claimed:
     )
 
 
-async def _attempt(item: Claimed, settings: Settings, sender: Sender, now: datetime) -> Outcome:
+def _prepare(item: Claimed, settings: Settings, now: datetime) -> Outcome | Composed:
+    """The message to send for ``item``, or the outcome when it cannot be made."""
     try:
         item = _rendered(item)
     except Exception as exc:  # a template that cannot render this context: an operator looks
         return Outcome(item, PermanentSendError(f"cannot render the message: {exc}"))
     try:
-        message = compose(item, settings, now)
+        return Composed(item, compose(item, settings, now))
     except MalformedMessage as exc:
         return Outcome(item, PermanentSendError(str(exc)))
+
+
+async def _send(ready: Composed, sender: Sender) -> Outcome:
     try:
-        await sender.send(message, item.recipient)
+        await sender.send(ready.message, ready.claimed.recipient)
     except SendError as exc:
-        return Outcome(item, exc)
+        return Outcome(ready.claimed, exc)
     except Exception as exc:  # a sender bug must not lose the row: count it as transient
-        return Outcome(item, classify(exc))
-    return Outcome(item)
+        return Outcome(ready.claimed, classify(exc))
+    return Outcome(ready.claimed)
 
 
 async def dispatch_once(
@@ -306,15 +328,18 @@ async def dispatch_once(
 ) -> DispatchResult:
     """Send everything due at ``now`` (at most ``limit`` messages) through an open sender.
 
-    Batches are claimed ahead while the previous one is still sending, so the sender's
-    connections stay busy; outcomes are recorded by one task while sending goes on.
+    Batches are claimed ahead while the previous one is still sending, and a composed
+    message waits for each connection, so the sender's connections stay busy; outcomes
+    are recorded by one task while sending goes on.
     """
     concurrency = max(1, sender.concurrency)
-    # Twice as many workers as connections: while some wait for the server, others
-    # compose the next messages, so a freed connection is used again at once.
-    workers = 2 * concurrency
+    # Claimed rows wait in ``work``; one composer keeps a composed message waiting in
+    # ``ready`` for each connection, so a connection that has its answer starts on the
+    # next message at once, and composing happens while the connections wait.
+    ahead = 2 * concurrency
     batch = settings.dispatcher.batch_size
     work: asyncio.Queue[Claimed | None] = asyncio.Queue()
+    ready: asyncio.Queue[Composed | None] = asyncio.Queue(maxsize=concurrency)
     outcomes: asyncio.Queue[Outcome | None] = asyncio.Queue()
     room = asyncio.Event()
     # Set when the sender is down for every message (an unwritable Maildir): the pass
@@ -331,20 +356,29 @@ async def dispatch_once(
             claimed_total += len(items)
             if len(items) < want:
                 break
-            while work.qsize() > workers:  # claim the next batch when this one runs low
+            while work.qsize() > ahead and not down:  # claim again when this batch runs low
                 room.clear()
                 await room.wait()
-        for _ in range(workers):
-            work.put_nowait(None)
+        work.put_nowait(None)
 
-    async def sender_worker() -> None:
+    async def composer() -> None:
         while (item := await work.get()) is not None:
-            if work.qsize() <= workers:
+            if work.qsize() <= ahead:
                 room.set()
+            prepared = Outcome(item, down[0]) if down else _prepare(item, settings, now)
+            if isinstance(prepared, Outcome):
+                outcomes.put_nowait(prepared)
+            else:
+                await ready.put(prepared)
+        for _ in range(concurrency):
+            await ready.put(None)
+
+    async def connection() -> None:
+        while (composed := await ready.get()) is not None:
             if down:
-                outcomes.put_nowait(Outcome(item, down[0]))
+                outcomes.put_nowait(Outcome(composed.claimed, down[0]))
                 continue
-            outcome = await _attempt(item, settings, sender, now)
+            outcome = await _send(composed, sender)
             if isinstance(outcome.error, SenderDown) and not outcome.error.counts_attempt:
                 down.append(outcome.error)
                 room.set()
@@ -355,6 +389,10 @@ async def dispatch_once(
         done = False
         while not done:
             items = [await outcomes.get()]
+            if items[0] is not None and outcomes.qsize() + 1 < concurrency:
+                # A transaction for several outcomes costs what one for a single outcome
+                # costs: let the other connections' answers join it, briefly.
+                await asyncio.sleep(RECORD_WAIT_SECONDS)
             while not outcomes.empty():
                 items.append(outcomes.get_nowait())
             done = None in items
@@ -364,7 +402,7 @@ async def dispatch_once(
         return total
 
     async def producers() -> None:
-        await asyncio.gather(feeder(), *(sender_worker() for _ in range(workers)))
+        await asyncio.gather(feeder(), composer(), *(connection() for _ in range(concurrency)))
         outcomes.put_nowait(None)
 
     async with asyncio.TaskGroup() as group:
