@@ -50,7 +50,7 @@ from notifications import table
 from notifications.models import OutboxMessage
 from notifications.outbox import Status, key_sql
 from notifications.reminders import unsent
-from notifications.render import FALLBACK, available_languages
+from notifications.template_files import FALLBACK, available_languages
 from workflow.db import dialect_insert
 from workflow.events import Planned
 from workflow.models import City, Country, Membership, Report, UTCDateTime
