@@ -7,7 +7,8 @@ is in the joined rows. So the database builds each outbox row itself: the key, t
 headers, the Message-ID and the template context as JSON, exactly as
 ``notifications.outbox.rows_for(..., render_now=False)`` would for the Owed items of
 ``notifications.reminders.iter_report_reminders`` (a test compares the two), skipping
-keys already present. The dispatcher renders each message when it sends it.
+keys already present (``NOT EXISTS``; two sweeps at once: :meth:`_Dialect.insert_new`).
+The dispatcher renders each message when it sends it.
 
 Both paths read the occasion's row of :mod:`notifications.table`: its To and Cc rules
 (here as :data:`~notifications.table.SQL_RULES` columns), its context builder
@@ -266,7 +267,7 @@ def _computed_in_report_order(outer: list[Any], where: list[Any]) -> Select[Any]
     rows were three times as wide and PostgreSQL sorted them on disk (0.1 s per 100k).
     """
     tables = {Report.__table__, Membership.__table__, City.__table__, Country.__table__}
-    outer = [getattr(e, "__clause_element__", lambda e=e: e)() for e in outer]
+    outer = [e.__clause_element__() if hasattr(e, "__clause_element__") else e for e in outer]
     used = {
         id(c): c
         for e in outer
