@@ -30,11 +30,16 @@ RENDERING = (
     "the sweep writes each round of report reminders with one INSERT ... SELECT that builds "
     "the outbox rows (key, headers, Message-ID, JSON context) in the database, and the "
     "dispatcher renders each message when it sends it; what remains per member is the "
-    "database's own work: evaluating the JSON context, writing about 1 KB per row and "
-    "maintaining the outbox's indexes (primary key, key, Message-ID, status), plus a fixed "
-    "cost of about 0.1-0.2 s per sweep (calls, the other kinds of work, the commit) that "
-    "dominates at 1k members. Closing it: a narrower row (the context's constant parts "
-    "stored once per round instead of in every row)"
+    "database's own work. Measured on PostgreSQL at 100k members (server CPU, about 1.6 s "
+    "of the sweep's 1.9 s CPU): about 1.0 s writing the rows (about 1 KB each) and "
+    "maintaining the outbox's four indexes (primary key, key, Message-ID, status), 0.45 s "
+    "computing them (the JSON context's per-row parts and its validation as json) and 0.25 s "
+    "joining and sorting the reports; in Python, 0.3 s (the rows RETURNING gives back, a "
+    "fresh process's imports and compilation). Plus a fixed cost of about 0.1-0.2 s per "
+    "sweep (calls, the other kinds of work, the commit) that dominates at 1k members, and "
+    "the time the process waits for a core when the machine is shared. Closing it: a "
+    "narrower row (the context's constant parts stored once per round instead of in every "
+    "row)"
 )
 DUE = date(2029, 3, 31)
 REPORTS_FROM = date(2028, 12, 1)

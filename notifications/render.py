@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from babel import Locale
@@ -34,10 +33,15 @@ from jinja2 import (
 from markupsafe import Markup, escape
 
 from config.settings import NETWORK_NAMES
+
+# Re-exported: which templates exist is told by notifications.template_files.
+from notifications.template_files import FALLBACK as FALLBACK
+from notifications.template_files import TEMPLATES as TEMPLATES
+from notifications.template_files import available_languages as available_languages
+from notifications.template_files import occasions as occasions
+from notifications.template_files import resolved_language as resolved_language
 from workflow.names import name_in
 
-TEMPLATES = Path(__file__).with_name("templates")
-FALLBACK = "en"
 _URL = re.compile(r"https?://[^\s<>\"']+")
 #: Private-use marks around what the templates print from the context, so that the HTML
 #: part can tell user text and system links from the template's own words.
@@ -122,21 +126,6 @@ def _layout() -> Any:
 def one_line(value: str) -> str:
     """Collapse every run of whitespace, CR and LF included, to a single space."""
     return " ".join(value.split())
-
-
-def available_languages(occasion: str) -> list[str]:
-    folder = TEMPLATES / occasion
-    return sorted(p.stem for p in folder.glob("*.txt"))
-
-
-@cache
-def resolved_language(occasion: str, language: str) -> str:
-    """The language ``render`` will use: ``language`` when its template exists."""
-    return language if (TEMPLATES / occasion / f"{language}.txt").exists() else FALLBACK
-
-
-def occasions() -> list[str]:
-    return sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir() and not p.name.startswith("_"))
 
 
 def _date_formatter(language: str) -> Any:

@@ -152,7 +152,11 @@ class _Work:
         r = self.settings.reports
         rule = report_rule(self.settings)
         current = Membership.state.in_([s.value for s in reminders.CURRENT])
-        first = session.scalar(select(func.min(Membership.admission_year)).where(current))
+        first, earliest = session.execute(
+            select(func.min(Membership.admission_year), func.min(Membership.reports_from)).where(
+                current
+            )
+        ).one()
         zones = list(session.scalars(select(Country.timezone).distinct()))
         horizons = {
             tz: today + timedelta(days=r.open_days_before)
@@ -165,7 +169,8 @@ class _Work:
         for year in range(first + r.first_after_years, max(horizons.values()).year + 1):
             due = rule.due_date(year - r.first_after_years, 1)
             owing = [tz for tz, horizon in horizons.items() if due <= horizon]
-            if not owing:
+            # Before every member's first due day nobody owes it: no statement to run.
+            if not owing or due < earliest:
                 continue
             chosen = (
                 select(

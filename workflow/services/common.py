@@ -61,7 +61,9 @@ T = TypeVar("T", bound=Base)
 # on PostgreSQL), then the call's row: two changes cannot both pass the overlap check,
 # and no other unit waits for that lock. The sweep changes
 # one table per transaction, in bulk: it holds rows of that table only, so it cannot
-# close a cycle with the units above. Accounts: a user's row before its sessions.
+# close a cycle with the units above; its report reminders unit takes an advisory lock
+# of its own first (notifications.report_sql.REMINDERS_LOCK), which nothing else takes.
+# Accounts: a user's row before its sessions.
 
 
 def get(session: Session, model: type[T], key: object, kind: str, *, lock: bool = False) -> T:
