@@ -139,26 +139,31 @@ def claim(
     m = OutboxMessage
     lease = now + timedelta(seconds=settings.dispatcher.claim_timeout_seconds)
     with transaction(factory) as session:
-        # Columns, not entities: a claim builds no ORM objects, so the thread it runs in
-        # holds the interpreter lock briefly while the connections wait for answers.
-        rows = session.execute(
-            select(
-                m.id, m.recipient, m.to_addrs, m.cc_addrs, m.subject, m.language,
-                m.message_id, m.body_text, m.body_html, m.attempts, m.occasion, m.context,
-            )
+        # The due rows are chosen narrow (ids only: the sort of a long backlog carries no
+        # message bodies), then taken with one UPDATE that returns the columns a send
+        # needs. Columns, not entities: a claim builds no ORM objects, so the thread it
+        # runs in holds the interpreter lock briefly while the connections wait.
+        chosen = session.scalars(
+            select(m.id)
             .where(_due(now))  # type: ignore[arg-type]
             .order_by(m.next_attempt_at, m.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
-        ).all()  # fmt: skip
-        if not rows:
+        ).all()
+        if not chosen:
             return []
-        session.execute(
+        taken = session.execute(
             update(m)
-            .where(m.id.in_([r.id for r in rows]))
+            .where(m.id.in_(chosen))
             .values(status=Status.SENDING, claimed_until=lease, attempts=m.attempts + 1)
+            .returning(
+                m.id, m.recipient, m.to_addrs, m.cc_addrs, m.subject, m.language,
+                m.message_id, m.body_text, m.body_html, m.attempts, m.occasion, m.context,
+                m.next_attempt_at,
+            )
             .execution_options(synchronize_session=False)
-        )
+        ).all()  # fmt: skip
+        rows = sorted(taken, key=lambda r: (r.next_attempt_at, r.id))
         return [
             Claimed(
                 id=r.id,
@@ -170,7 +175,7 @@ def claim(
                 message_id=r.message_id,
                 body_text=r.body_text,
                 body_html=r.body_html,
-                attempts=r.attempts + 1,
+                attempts=r.attempts,
                 lease=lease,
                 occasion=r.occasion,
                 context=dict(r.context) if not r.body_text else {},
