@@ -155,16 +155,16 @@ def run(
         section.tables.append(table)
         biggest = max(sizes)
         big = ours[biggest]
-        if scratch.backend == "sqlite":
-            section.targets.append(
-                Target(f"sqlite: sweep of {biggest:,} members", big.seconds, 2.0, " s",
-                       at_most=True, why_missed=RENDERING)
-            )  # fmt: skip
-            section.targets.append(
-                Target(f"sqlite: peak RSS at {biggest:,} members", big.peak_mb, 200, " MB",
-                       at_most=True, why_missed="the rows returned by the INSERT (one short "
-                       "tuple per message, for the sweep's report) are held until the end")
-            )  # fmt: skip
+        # Both databases: the speed issue asks 100k members under 2 s and 200 MB on each.
+        section.targets.append(
+            Target(f"{scratch.backend}: sweep of {biggest:,} members", big.seconds, 2.0, " s",
+                   at_most=True, why_missed=RENDERING)
+        )  # fmt: skip
+        section.targets.append(
+            Target(f"{scratch.backend}: peak RSS at {biggest:,} members", big.peak_mb, 200,
+                   " MB", at_most=True, why_missed="the rows returned by the INSERT (one short "
+                   "tuple per message, for the sweep's report) are held until the end")
+        )  # fmt: skip
         for n in sizes:
             reference = (
                 peer[n].seconds if n in peer else peer[largest_peer].seconds * n / largest_peer
@@ -188,6 +188,6 @@ def run(
                 at_most=True,
             )
         )
-        for target in section.targets[-(len(sizes) + 1) :]:
+        for target in section.targets[-(len(sizes) + 3) :]:
             say(target.line())
     return section
