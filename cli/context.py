@@ -74,13 +74,14 @@ class CliState:
         with database_faults(url):
             file = sqlite_file(url)
             new = file is not None and not file.exists()
-            ensure_schema(url)
+            engine = make_engine(url)
+            ensure_schema(url, engine)
             if new:
                 # Never quietly: the operator learns where the data went (GNLC_HOME).
                 err_console.print(
                     f"Created a new database: {file}", highlight=False, soft_wrap=True
                 )
-            return make_engine(url)
+            return engine
 
     @cached_property
     def factory(self) -> sessionmaker[Session]:
