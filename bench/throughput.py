@@ -109,8 +109,12 @@ def why(name: str, rounds: Rounds, parts: dict[str, float]) -> str:
     if name == "limit":
         return (
             f"{bound}: through SQLAlchemy Core the statements alone cost {fmt(1 / floor)}x "
-            f"what the raw driver does, before any rule or message; {where}. Closing it needs "
-            "the hot statements on the driver's cursor"
+            f"what the raw driver does, before any rule or message; {where}. "
+            + (
+                "Closing it needs the hot statements on the driver's cursor"
+                if floor < 0.5
+                else "The statements leave room for 0.5x: the rules and the mail must fit in it"
+            )
         )
     return (
         f"{where}. SpiffWorkflow and the naive way pay the same commit, rendering and outbox "

@@ -215,14 +215,11 @@ def _table(model: type[Any]) -> Table:
 
 APPLICATIONS, CALLS = _table(Application), _table(Call)
 CITIES, COUNTRIES = _table(City), _table(Country)
-_PARTS: tuple[tuple[Table, type[Any]], ...] = (
-    (APPLICATIONS, ApplicationRow),
-    (CALLS, CallRow),
-    (CITIES, CityRow),
-    (COUNTRIES, CountryRow),
-)
+#: The tables of the read, in the order their columns come in its rows.
+_TABLES = (APPLICATIONS, CALLS, CITIES, COUNTRIES)
+_KEYS = [[column.key for column in table.c] for table in _TABLES]
 _READ: Select[Any] = (
-    select(*(column for table, _ in _PARTS for column in table.c))
+    select(*(column for table in _TABLES for column in table.c))
     .select_from(
         APPLICATIONS.join(CALLS, CALLS.c.id == APPLICATIONS.c.call_id)
         .join(CITIES, CITIES.c.id == APPLICATIONS.c.city_id)
@@ -231,13 +228,6 @@ _READ: Select[Any] = (
     .where(APPLICATIONS.c.id == bindparam("application_id"))
 )
 _LOCKED = _READ.with_for_update(of=APPLICATIONS, key_share=True)
-#: Where each table's columns sit in a row of the read.
-_SPANS: list[tuple[type[Any], list[str], int]] = []
-_start = 0
-for _table_of, _kind in _PARTS:
-    _SPANS.append((_kind, [c.key for c in _table_of.c], _start))
-    _start += len(_table_of.c)
-del _start, _table_of, _kind
 
 
 def read_application(
@@ -252,9 +242,8 @@ def read_application(
     row = session.connection().execute(statement, {"application_id": application_id}).first()
     if row is None:
         return None
-    app, call, city, country = (
-        dict(zip(keys, row[start : start + len(keys)], strict=True)) for _, keys, start in _SPANS
-    )
+    values = iter(row)
+    app, call, city, country = ({key: next(values) for key in keys} for keys in _KEYS)
     return ApplicationRow(
         **app, call=CallRow(**call), city=CityRow(**city, country=CountryRow(**country))
     )

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -185,13 +186,16 @@ def remove(
 
 
 def decisions_of(session: Session, announcement_id: int) -> list[Application]:
-    return list(
-        session.scalars(
-            select(Application)
-            .where(Application.announcement_id == announcement_id)
-            .order_by(Application.id)
-        )
-    )
+    return list(session.scalars(_decisions(select(Application), announcement_id)))
+
+
+def decision_ids(session: Session, announcement_id: int) -> list[int]:
+    """The applications an announcement tells, by id (no ORM objects loaded)."""
+    return list(session.scalars(_decisions(select(Application.id), announcement_id)))
+
+
+def _decisions(query: Select[Any], announcement_id: int) -> Select[Any]:
+    return query.where(Application.announcement_id == announcement_id).order_by(Application.id)
 
 
 def city_count(session: Session, announcement: Announcement) -> int:
@@ -280,7 +284,7 @@ def _announce_decisions(applied: effects.Applied) -> None:
     announcement: Announcement = applied.record
     session = applied.session
     assert announcement.date is not None
-    for app_id in [app.id for app in decisions_of(session, announcement.id)]:
+    for app_id in decision_ids(session, announcement.id):
         tell_decision(
             session, applied.settings, applied.actor, app_id, now=applied.now,
             on=announcement.date,
