@@ -199,8 +199,10 @@ def viewer(request: Request) -> Viewer:
     return cached
 
 
-def signed_in(request: Request) -> Viewer:
-    """Dependency: the signed-in user, or :class:`SignInRequired`."""
+async def signed_in(request: Request) -> Viewer:
+    """Dependency: the signed-in user, or :class:`SignInRequired`. A coroutine, so that
+    the lookup (one short read) runs on the event loop rather than in a thread of its
+    own before the view's (see :mod:`web.routing`)."""
     found = viewer(request)
     if not found.signed_in:
         raise SignInRequired()

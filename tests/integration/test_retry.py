@@ -10,7 +10,9 @@ PostgreSQL, with genuine losses provoked by a second connection, not a mocked er
 The loser runs again and succeeds; a handler that loses every time gets :class:`Busy`
 after ``ATTEMPTS`` runs, with nothing of its own saved. Through the portal, Busy reaches
 an API client as a 503 JSON refusal with code "busy" and a page reader as an HTML page,
-and a handler run again reads its uploaded file from the start (web.routing).
+and a handler run again reads its uploaded file from the start (web.routing). A page view
+marked to run on the event loop (``web.routing.in_loop``) runs there, not in a worker
+thread as a plain view does, and is retried the same way.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import Settings, load_settings
 from tests.e2e.live import free_port
 from web.app import create_app
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from workflow.db import ATTEMPTS, make_engine, retried, session_factory, transaction
 from workflow.errors import Busy
 
@@ -289,9 +291,18 @@ def test_busy_reaches_an_api_client_as_503_json_and_a_reader_as_a_page(
         result = handlers.setdefault("upload", contended(1))()
         return {"result": result, "size": len(data), "start": data[:5].decode()}
 
+    ran_in: dict[str, str] = {}
+
     @router.get("/contended/{losses}")
     def page_contended(losses: int) -> dict[str, str]:
+        ran_in["plain"] = threading.current_thread().name
         return {"result": handlers.setdefault(f"page{losses}", contended(losses))()}
+
+    @router.get("/contended-in-loop/{losses}")
+    @in_loop
+    def page_in_loop(losses: int) -> dict[str, str]:
+        ran_in["in loop"] = threading.current_thread().name
+        return {"result": handlers.setdefault(f"loop{losses}", contended(losses))()}
 
     with portal_with(settings, router) as url, httpx.Client(base_url=url, timeout=60) as client:
         won = client.post("/api/v1/contended/1")
@@ -316,3 +327,13 @@ def test_busy_reaches_an_api_client_as_503_json_and_a_reader_as_a_page(
         assert "nothing was saved" in page.text
         assert "Traceback" not in page.text
         assert handlers[f"page{ATTEMPTS}"].runs == ATTEMPTS
+
+        # On the event loop (the server's own thread), retried as a coroutine.
+        won = client.get("/contended-in-loop/1")
+        assert (won.status_code, won.json()) == (200, {"result": "saved on run 2"})
+        page = client.get(f"/contended-in-loop/{ATTEMPTS}")
+        assert page.status_code == 503
+        assert "nothing was saved" in page.text
+        assert handlers[f"loop{ATTEMPTS}"].runs == ATTEMPTS
+        assert ran_in["in loop"] == "portal"
+        assert ran_in["plain"] != "portal"

@@ -8,7 +8,7 @@ from starlette.responses import RedirectResponse, Response
 
 from web import accounts, flash, signin
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.templating import render, said
 from web.viewer import Viewer, checked_form, set_language_cookie, signed_in
 from workflow.errors import WorkflowError
@@ -20,6 +20,7 @@ DONE = ("profile", "password_changed")
 
 
 @router.get("/account")
+@in_loop
 def account_page(request: Request, done: str = "", who: Viewer = Depends(signed_in)) -> Response:
     kept = flash.kept(request)
     context = {

@@ -23,7 +23,7 @@ from starlette.responses import RedirectResponse, Response
 from web import flash
 from web.pages.admin_kit import refused, strings
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.schemas import Id
 from web.templating import render
 from web.viewer import Viewer, actor_of, checked_form, signed_in
@@ -93,6 +93,7 @@ def _version(values: dict[str, str]) -> int | None:
 
 
 @router.get("/announcements")
+@in_loop
 def announcement_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     values = flash.kept(request)

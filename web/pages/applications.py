@@ -17,7 +17,7 @@ from web.forms import form_fields, from_form
 from web.i18n import language_names, translator
 from web.portal import portal_of
 from web.refusals import problem_text
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.schemas import ActionIn, ApplicationIn, Id
 from web.templating import render, said
 from web.uploads import DEFAULT_NAME, read_upload
@@ -36,6 +36,7 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/applications")
+@in_loop
 def application_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     """Search, filters, sort and pages from the query string (``web.lists``)."""
     return lists.applications(request, who)
@@ -177,6 +178,7 @@ def update_application(
 
 
 @router.get("/applications/{app_id}")
+@in_loop
 def application_page(
     request: Request, app_id: Id, who: Viewer = Depends(signed_in), done: str = ""
 ) -> Response:

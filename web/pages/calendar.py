@@ -15,7 +15,7 @@ from web import feeds, flash
 from web.actions import NotConfirmed
 from web.api import PROBLEMS, api_user
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
 from workflow import feeds as feed_model
@@ -86,6 +86,7 @@ def _preview(who: Viewer, entries: list[feed_model.Entry], now: datetime) -> lis
 
 
 @router.get(PAGE, include_in_schema=False)
+@in_loop
 def calendar_page(request: Request, done: str = "", who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     assert who.user_id is not None

@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from web.pages import messages
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.templating import render
 from web.viewer import Viewer, actor_of, signed_in
 from workflow import member_views, views
@@ -56,6 +56,7 @@ def _tiles(
 
 
 @router.get("/")
+@in_loop
 def home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> Response:
     portal = portal_of(request)
     actor = actor_of(who)

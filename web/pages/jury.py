@@ -23,7 +23,7 @@ from web import accounts, flash
 from web.actions import NotConfirmed
 from web.listing import csv_response
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.schemas import Id
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
@@ -42,6 +42,7 @@ def _is_staff(actor: Actor) -> bool:
 
 
 @router.get("/jury")
+@in_loop
 def jury_home(request: Request, who: Viewer = Depends(signed_in), done: str = "") -> Response:
     """A juror's assignments; for the Institute, the calls with the jury's work in each."""
     portal = portal_of(request)
@@ -94,6 +95,7 @@ def invite_juror(
 
 
 @router.get("/jury/assignments/{assignment_id}")
+@in_loop
 def assignment_page(
     request: Request, assignment_id: Id, who: Viewer = Depends(signed_in), done: str = ""
 ) -> Response:

@@ -10,7 +10,7 @@ from web import actions, flash, lists, queries
 from web.actions import NotConfirmed
 from web.forms import form_fields, from_form
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.schemas import Id, ReportReviewIn, ReportSubmitIn
 from web.templating import render, said
 from web.viewer import Viewer, actor_of, checked_form, signed_in
@@ -23,6 +23,7 @@ router = APIRouter(include_in_schema=False, route_class=RetryingRoute)
 
 
 @router.get("/members")
+@in_loop
 def member_list(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     """Search, filters, sort and pages from the query string (``web.lists``)."""
     return lists.members(request, who)
@@ -34,6 +35,7 @@ def member_csv(request: Request, who: Viewer = Depends(signed_in)) -> Response:
 
 
 @router.get("/members/{membership_id}")
+@in_loop
 def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     actor = actor_of(who)
@@ -52,6 +54,7 @@ def member_page(request: Request, membership_id: Id, who: Viewer = Depends(signe
 
 
 @router.get("/reports")
+@in_loop
 def report_queue(request: Request, who: Viewer = Depends(signed_in)) -> Response:
     """Reports to review by default; search, filters, sort and pages (``web.lists``)."""
     return lists.reports(request, who)
@@ -63,6 +66,7 @@ def report_csv(request: Request, who: Viewer = Depends(signed_in)) -> Response:
 
 
 @router.get("/reports/{report_id}")
+@in_loop
 def report_page(
     request: Request, report_id: Id, who: Viewer = Depends(signed_in), done: str = ""
 ) -> Response:

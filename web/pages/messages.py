@@ -22,7 +22,7 @@ from config import Settings
 from notifications.models import OutboxMessage
 from notifications.outbox import content
 from web.portal import portal_of
-from web.routing import RetryingRoute
+from web.routing import RetryingRoute, in_loop
 from web.schemas import Id
 from web.templating import render
 from web.viewer import Viewer, actor_of, signed_in
@@ -105,6 +105,7 @@ def latest(session: Session, settings: Settings, who: Viewer, count: int = 3) ->
 
 
 @router.get("/messages")
+@in_loop
 def message_list(request: Request, who: Viewer = Depends(signed_in), page: str = "1") -> Response:
     portal = portal_of(request)
     number = int(page) if page.isdigit() else 1
@@ -118,6 +119,7 @@ def message_list(request: Request, who: Viewer = Depends(signed_in), page: str =
 
 
 @router.get("/messages/{message_id}")
+@in_loop
 def message_page(request: Request, message_id: Id, who: Viewer = Depends(signed_in)) -> Response:
     portal = portal_of(request)
     with portal.reading() as session:
