@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from config import load_settings
 from web.app import create_app
-from web.serving import serve, settings_from_environment
+from web.serving import serve, settings_from_environment, settled
 
 NOW = datetime(2027, 4, 20, 10, 0, tzinfo=UTC)
 
@@ -26,7 +26,7 @@ def fixed_clock() -> datetime:
 
 def app() -> FastAPI:
     """The app factory each worker process calls."""
-    return create_app(settings_from_environment(), clock=fixed_clock)
+    return settled(create_app(settings_from_environment(), clock=fixed_clock))
 
 
 def main(url: str, port: int) -> None:

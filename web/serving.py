@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import json
 import logging
 import os
@@ -112,9 +113,22 @@ def settings_from_environment() -> Settings:
     return Settings.model_validate(json.loads(text))
 
 
+def settled(app: FastAPI) -> FastAPI:
+    """``app`` in a worker process, with everything made so far set aside from the garbage
+    collector (:func:`gc.freeze`).
+
+    A worker holds a few hundred thousand long-lived objects (the app, the ORM's mappers,
+    templates, translations). Each full collection walked all of them: about 110 ms, once
+    every few hundred requests, the p99 of a 3 ms page at one connection (benchmark 4).
+    Frozen, they are never walked again; a full collection then takes about 5 ms."""
+    gc.collect()
+    gc.freeze()
+    return app
+
+
 def app_from_environment() -> FastAPI:
     """The app factory each worker process calls (``web.serving:app_from_environment``)."""
-    return create_app(settings_from_environment())
+    return settled(create_app(settings_from_environment()))
 
 
 def serve(
