@@ -34,6 +34,8 @@ from workflow.states import ReportState as R
 from workflow.states import Role
 from workflow.views import PER_PAGE, Page, check_country, page_of, sorted_by
 from workflow.visibility import (
+    counted_memberships,
+    counted_reports,
     name_matches,
     seen_state,
     visible_applications,
@@ -654,11 +656,11 @@ def counts_by_state(session: Session, query: Select[Any], column: Any) -> dict[s
 
 
 def member_counts(session: Session, actor: Actor) -> dict[str, int]:
-    return counts_by_state(session, visible_memberships(actor), Membership.state)
+    return counts_by_state(session, counted_memberships(actor), Membership.state)
 
 
 def report_counts(session: Session, actor: Actor) -> dict[str, int]:
-    return counts_by_state(session, visible_reports(actor), Report.state)
+    return counts_by_state(session, counted_reports(actor), Report.state)
 
 
 def application_counts(session: Session, actor: Actor) -> dict[str, int]:

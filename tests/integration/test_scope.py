@@ -145,6 +145,18 @@ def test_city_cannot_touch_another_citys_report_or_membership(world: World) -> N
         assert reports(World.commission("LV")) == reports(INSTITUTE) == [rid]
         assert member_views.count_members(session, valmiera) == 0
         assert member_views.count_members(session, World.commission("LV")) == 1
+        # The home page's counts, joined only as far as each scope reads (a city by its
+        # membership, a Commission by its cities' country, the Institute not at all).
+        for actor, seen in (
+            (valmiera, False),
+            (world.city("Jelgava"), True),
+            (tartu_commission, False),
+            (World.commission("LV"), True),
+            (INSTITUTE, True),
+            (ADMIN, True),
+        ):
+            assert member_views.member_counts(session, actor) == ({"active": 1} if seen else {})
+            assert member_views.report_counts(session, actor) == ({"open": 1} if seen else {})
 
 
 def test_lists_show_only_what_the_actor_may_see(world: World) -> None:
