@@ -90,8 +90,15 @@ MEMBER_SORTS: dict[str, ColumnElement[Any]] = {
 }
 
 
-def _scoped_members(actor: Actor, where: MemberFilter) -> Select[Membership]:
-    query = visible_memberships(actor, state=where.state)
+def _scoped_members(
+    actor: Actor, where: MemberFilter, *, counting: bool = False
+) -> Select[Membership]:
+    """The members of the list; ``counting``: for a count, where the city is joined only
+    when the scope or a filter reads it."""
+    if counting and not (where.country or where.search):
+        query = counted_memberships(actor, state=where.state)
+    else:
+        query = visible_memberships(actor, state=where.state)
     if where.country:
         query = query.where(City.country_code == where.country.upper())
     if where.search:
@@ -114,7 +121,7 @@ def count_members(
     state: str | None = None,
 ) -> int:
     where = _member_filter(where, state)
-    query = _scoped_members(actor, where).with_only_columns(func.count())
+    query = _scoped_members(actor, where, counting=True).with_only_columns(func.count())
     return session.scalar(query) or 0
 
 
@@ -137,7 +144,7 @@ def member_lines(
     if chosen is not None:
         found = list(session.execute(_members_in(scoped, true(), limit, offset, chosen)))
         return _member_lines(session, settings, now, found)
-    counts = _standings(session, scoped)
+    counts = _standings(session, _scoped_members(actor, where, counting=True))
     return _member_slice(session, settings, now, scoped, counts, limit, offset)
 
 
@@ -161,7 +168,7 @@ def member_page(
         )
         return pager, lines
     scoped = _scoped_members(actor, where)
-    counts = _standings(session, scoped)
+    counts = _standings(session, _scoped_members(actor, where, counting=True))
     pager = page_of(number, sum(counts.values()), size)
     lines = _member_slice(session, settings, now, scoped, counts, pager.size, pager.offset)
     return pager, lines

@@ -180,15 +180,19 @@ def _reads(scope: ColumnElement[bool], table: object) -> bool:
     return any(found is table for found in find_tables(scope, check_columns=True))
 
 
-def counted_memberships(actor: Actor) -> Select[Membership]:
+def counted_memberships(actor: Actor, *, state: str | None = None) -> Select[Membership]:
     """The rows of :func:`visible_memberships`, for counting: the city is joined only when
     the actor's scope reads it (a Commission's, by country). Every membership has its
     city (a foreign key), so the rows are the same; the Institute's count of 10k members
     no longer walks the cities (benchmark 4)."""
     scope = membership_scope(actor)
     if _reads(scope, City.__table__):
-        return visible_memberships(actor)
-    return select(Membership).where(scope)
+        return visible_memberships(actor, state=state)
+    # From the memberships named, so that a count of no column still counts them.
+    query = select(Membership).select_from(Membership).where(scope)
+    if state:
+        query = query.where(Membership.state == state)
+    return query
 
 
 def counted_reports(actor: Actor) -> Select[Report]:
@@ -197,7 +201,7 @@ def counted_reports(actor: Actor) -> Select[Report]:
     scope = membership_scope(actor)
     if _reads(scope, City.__table__):
         return visible_reports(actor)
-    query = select(Report)
+    query = select(Report).select_from(Report)
     if _reads(scope, Membership.__table__):
         query = query.join(Membership, Report.membership_id == Membership.id)
     return query.where(scope)
