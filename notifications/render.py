@@ -106,6 +106,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=False,
         finalize=_finalize,
+        auto_reload=False,  # the templates ship with the code: no stat of the file per mail
     )
     return env
 
@@ -119,6 +120,7 @@ def _layout() -> Any:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,
     )
     return env.get_template("_layout.html")
 

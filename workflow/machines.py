@@ -133,6 +133,7 @@ class Workflow:
     machine: Machine = field(init=False, repr=False)
     _by_key: dict[tuple[str, str], tuple[Step, ...]] = field(init=False, repr=False)
     _roles_by_trigger: dict[str, frozenset[Role]] = field(init=False, repr=False)
+    _allowed: dict[tuple[str, Role], tuple[Step, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.machine = Machine(
@@ -163,6 +164,7 @@ class Workflow:
         for s in self.steps:
             known = self._roles_by_trigger.get(s.trigger, frozenset())
             self._roles_by_trigger[s.trigger] = known | s.roles
+        self._allowed = {}
 
     @property
     def triggers(self) -> list[str]:
@@ -221,7 +223,14 @@ class Workflow:
 
     def allowed(self, state: str, role: Role) -> list[Step]:
         """Steps ``role`` may fire from ``state``, in table order (guards of the machine);
-        internal rows (fired by an effect) are not offered."""
+        internal rows (fired by an effect) are not offered. The table does not change, so
+        each (state, role) is asked of the machine once: a list page asks it per row."""
+        known = self._allowed.get((state, role))
+        if known is None:
+            known = self._allowed[(state, role)] = tuple(self._allowed_now(state, role))
+        return list(known)
+
+    def _allowed_now(self, state: str, role: Role) -> list[Step]:
         found = []
         for trigger in self.machine.get_triggers(state):
             for transition in self.machine.get_transitions(trigger=trigger, source=state):
