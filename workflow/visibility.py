@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import cache, lru_cache
 
 from sqlalchemy import ColumnElement, Select, case, false, select, true
 from sqlalchemy.orm import QueryableAttribute, object_session
@@ -111,6 +112,12 @@ def seen_state(actor: Actor) -> ColumnElement[str]:
     """:func:`shown_state` as SQL over ``Application``."""
     if not told_only_when_announced(actor):
         return Application.state  # type: ignore[return-value]
+    return _masked_state()
+
+
+@cache
+def _masked_state() -> ColumnElement[str]:
+    # Built once: an expression is immutable, and building it is a page view's cost.
     return case(
         (
             Application.state.in_(UNANNOUNCED_DECISIONS) & Application.announced_at.is_(None),
@@ -132,12 +139,7 @@ def visible_applications(
 ) -> Select[Application]:
     """Applications the actor may see, with their call and city joined; a filter never
     widens it (``search``: part of the city's name; ``year``: the year the call opens)."""
-    query = (
-        select(Application)
-        .join(Call, Application.call_id == Call.id)
-        .join(City, Application.city_id == City.id)
-        .where(application_scope(actor))
-    )
+    query = _scoped_applications(actor)
     if search:
         query = query.where(name_matches(search))
     if year:
@@ -153,11 +155,31 @@ def visible_applications(
     return query
 
 
-def visible_memberships(actor: Actor, *, state: str | None = None) -> Select[Membership]:
-    """Memberships the actor may see, with their city joined."""
-    query = (
+# The scoped selects, built once per actor: a select is immutable (each filter makes a
+# new one), and building one costs a page view more than compiling it (SQLAlchemy caches
+# the compiled SQL, not the Python objects of the statement).
+
+
+@lru_cache(maxsize=1024)
+def _scoped_applications(actor: Actor) -> Select[Application]:
+    return (
+        select(Application)
+        .join(Call, Application.call_id == Call.id)
+        .join(City, Application.city_id == City.id)
+        .where(application_scope(actor))
+    )
+
+
+@lru_cache(maxsize=1024)
+def _scoped_memberships(actor: Actor) -> Select[Membership]:
+    return (
         select(Membership).join(City, Membership.city_id == City.id).where(membership_scope(actor))
     )
+
+
+def visible_memberships(actor: Actor, *, state: str | None = None) -> Select[Membership]:
+    """Memberships the actor may see, with their city joined."""
+    query = _scoped_memberships(actor)
     if state:
         query = query.where(Membership.state == state)
     return query
