@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select
@@ -146,6 +147,13 @@ APPLICATION_SORTS: dict[str, ColumnElement[Any]] = {
 }
 
 
+@cache
+def _waiting_first(role: Role) -> ColumnElement[int]:
+    """0 for the states in which ``role`` has a step to take, else 1 (built once per role)."""
+    actionable = [s.value for s in A if APPLICATION.allowed(s.value, role)]
+    return case((Application.state.in_(actionable), 0), else_=1)
+
+
 def _applications(actor: Actor, where: ApplicationFilter, order: str) -> Select[Application]:
     query = visible_applications(
         actor,
@@ -160,12 +168,7 @@ def _applications(actor: Actor, where: ApplicationFilter, order: str) -> Select[
     if chosen is not None:
         return query.order_by(*chosen)
     if order == WAITING:
-        actionable = [s.value for s in A if APPLICATION.allowed(s.value, actor.role)]
-        return query.order_by(
-            case((Application.state.in_(actionable), 0), else_=1),
-            Call.commission_deadline,
-            Application.id,
-        )
+        return query.order_by(_waiting_first(actor.role), Call.commission_deadline, Application.id)
     if order == NEWEST:
         return query.order_by(Application.id.desc())
     raise InvalidInput(

@@ -207,16 +207,22 @@ def counted_memberships(actor: Actor, *, state: str | None = None) -> Select[Mem
     the actor's scope reads it (a Commission's, by country). Every membership has its
     city (a foreign key), so the rows are the same; the Institute's count of 10k members
     no longer walks the cities (benchmark 4)."""
-    scope = membership_scope(actor)
-    if _reads(scope, City.__table__):
-        return visible_memberships(actor, state=state)
-    # From the memberships named, so that a count of no column still counts them.
-    query = select(Membership).select_from(Membership).where(scope)
+    query = _counted_memberships(actor)
     if state:
         query = query.where(Membership.state == state)
     return query
 
 
+@lru_cache(maxsize=1024)
+def _counted_memberships(actor: Actor) -> Select[Membership]:
+    scope = membership_scope(actor)
+    if _reads(scope, City.__table__):
+        return _scoped_memberships(actor)
+    # From the memberships named, so that a count of no column still counts them.
+    return select(Membership).select_from(Membership).where(scope)
+
+
+@lru_cache(maxsize=1024)
 def counted_reports(actor: Actor) -> Select[Report]:
     """The rows of :func:`visible_reports`, for counting, joined only as far as the
     actor's scope reads (see :func:`counted_memberships`)."""

@@ -10,9 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -310,6 +311,20 @@ def update_draft(
     return app
 
 
+@cache
+def _endorsements_of_calls() -> Select[int, str, int]:
+    # Built once, the calls bound at each run: a list page asks it on every view.
+    return (
+        select(Application.call_id, Application.country_code, func.count(Application.id))
+        .where(
+            Application.call_id.in_(bindparam("calls", expanding=True)),
+            Application.endorsed_at.is_not(None),
+            Application.state.in_(list(ENDORSED)),
+        )
+        .group_by(Application.call_id, Application.country_code)
+    )
+
+
 def endorsements_by_call(
     session: Session, keys: Iterable[tuple[int, str]]
 ) -> dict[tuple[int, str], int]:
@@ -317,15 +332,7 @@ def endorsements_by_call(
     wanted = set(keys)
     if not wanted:
         return {}
-    rows = session.execute(
-        select(Application.call_id, Application.country_code, func.count(Application.id))
-        .where(
-            Application.call_id.in_({k[0] for k in wanted}),
-            Application.endorsed_at.is_not(None),
-            Application.state.in_(list(ENDORSED)),
-        )
-        .group_by(Application.call_id, Application.country_code)
-    )
+    rows = session.execute(_endorsements_of_calls(), {"calls": sorted({k[0] for k in wanted})})
     found = {(call_id, code): count for call_id, code, count in rows}
     return {key: found.get(key, 0) for key in wanted}
 
