@@ -13,7 +13,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -312,15 +312,18 @@ def update_draft(
 
 
 @cache
+def holds_endorsement() -> ColumnElement[bool]:
+    """An application that holds one of its country's endorsements in its call (built
+    once: the pages ask it on every view)."""
+    return and_(Application.endorsed_at.is_not(None), Application.state.in_(list(ENDORSED)))
+
+
+@cache
 def _endorsements_of_calls() -> Select[int, str, int]:
     # Built once, the calls bound at each run: a list page asks it on every view.
     return (
         select(Application.call_id, Application.country_code, func.count(Application.id))
-        .where(
-            Application.call_id.in_(bindparam("calls", expanding=True)),
-            Application.endorsed_at.is_not(None),
-            Application.state.in_(list(ENDORSED)),
-        )
+        .where(Application.call_id.in_(bindparam("calls", expanding=True)), holds_endorsement())
         .group_by(Application.call_id, Application.country_code)
     )
 

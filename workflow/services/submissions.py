@@ -4,8 +4,9 @@ endorsement, with the quota."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from config import Settings
@@ -17,7 +18,6 @@ from workflow.models import Application, Country
 from workflow.services import applications as apps
 from workflow.services import calls as call_service
 from workflow.services import transit
-from workflow.services.applications import ENDORSED
 from workflow.services.common import get
 from workflow.snapshots import APPLICATIONS, ApplicationRow, ApplicationView
 from workflow.states import ApplicationState as A
@@ -41,19 +41,16 @@ class EndorsementMissing(InvalidInput):
         return "invalid_input.endorsement_missing"
 
 
+_WHERE_IS = select(APPLICATIONS.c.city_id, APPLICATIONS.c.country_code).where(
+    APPLICATIONS.c.id == bindparam("id")
+)
+
+
 def _load_endorsing(session: Session, actor: Actor, application_id: int) -> ApplicationRow:
     """The application of an endorsement, its country locked first (the global lock
     order, see workflow.services.common): endorsements of one country queue on the
     country's row, so the quota is counted by one of them at a time."""
-    found = (
-        session.connection()
-        .execute(
-            select(APPLICATIONS.c.city_id, APPLICATIONS.c.country_code).where(
-                APPLICATIONS.c.id == application_id
-            )
-        )
-        .first()
-    )
+    found = session.connection().execute(_WHERE_IS, {"id": application_id}).first()
     if found is not None:
         require_city_scope(actor, found.city_id, found.country_code, "application")
         transit.lock_country(session, found.country_code)
@@ -88,16 +85,17 @@ def _check_submission_time(app: ApplicationView, now: datetime) -> None:
 
 
 def endorsements_used(session: Session, call_id: int, country_code: str) -> int:
-    return (
-        session.scalar(
-            select(func.count(Application.id)).where(
-                Application.call_id == call_id,
-                Application.country_code == country_code,
-                Application.endorsed_at.is_not(None),
-                Application.state.in_(list(ENDORSED)),
-            )
-        )
-        or 0
+    used = session.scalar(_endorsements_used(), {"call_id": call_id, "country_code": country_code})
+    return used or 0
+
+
+@cache
+def _endorsements_used() -> Select[int]:
+    # Built once, the call and country bound at each run: pages and endorsements ask it.
+    return select(func.count(Application.id)).where(
+        Application.call_id == bindparam("call_id"),
+        Application.country_code == bindparam("country_code"),
+        apps.holds_endorsement(),
     )
 
 
