@@ -36,3 +36,31 @@ def test_a_worker_freezes_what_its_start_made(sqlite_url: str, tmp_path: Path) -
     # all frozen; what a full collection still walks is what requests make afterwards.
     assert frozen > 20_000
     assert tracked < frozen / 10
+
+
+def test_the_app_matches_the_routers_own_routes_in_their_order(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    """Each router's routes sit on the app's router itself (web.app._include_flat), so a
+    request is matched by one loop over routes and never walks a tree of included
+    routers; the order, which decides between ``/applications/new`` and
+    ``/applications/{app_id}``, is the routers' own."""
+    from sqlalchemy import create_engine
+
+    from web import api_jury
+    from web.app import create_app, page_routers
+    from workflow.db import session_factory
+
+    settings = load_settings({}).with_overrides(
+        database={"url": sqlite_url}, mail={"maildir": str(tmp_path / "mail")}
+    )
+    engine = create_engine(sqlite_url)
+    app = create_app(settings, session_factory(engine))
+    engine.dispose()
+    served = app.router.routes
+    routers = [*page_routers(), api_jury.router]
+    # index() fails if a route is not on the app's router itself (an included subtree).
+    positions = [[served.index(route) for route in router.routes] for router in routers]
+    for within in positions:
+        assert within == sorted(within)
+    assert sum(map(len, positions)) > 100
