@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from datetime import date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format
 from fastapi import Request
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    pass_context,
+    select_autoescape,
+)
 from jinja2.runtime import Context
 from markupsafe import Markup
 from starlette.responses import HTMLResponse
@@ -155,6 +162,23 @@ def _country_options(lang: str, codes: tuple[str, ...], selected: str) -> Markup
     )
 
 
+@lru_cache(maxsize=8192)
+def _row(template: Template, lang: str, line: Hashable) -> Markup:
+    t = translator(lang)
+    return Markup(template.render({"r": line, "_": t, "t": t, "lang": lang, **_formatters(lang)}))
+
+
+def table_rows(env: Environment, lang: str, name: str, lines: Iterable[Hashable]) -> Markup:
+    """The rows of a list's table, each line drawn by the row template ``name``.
+
+    A row is made once per (template, language, line) and kept: a line is a frozen record
+    of exactly what its row shows, so an equal line draws the same row. A list page's 50
+    rows were about 2,400 pieces for Jinja to escape and join at each view, the most of
+    a Commission queue's time; the ones seen before now cost a lookup each."""
+    template = env.get_template(name)
+    return Markup("").join([_row(template, lang, line) for line in lines])
+
+
 def said(request: Request, error: BaseException) -> str:
     """A refusal in the viewer's language (see :mod:`web.refusals`)."""
     who = viewer(request)
@@ -187,6 +211,7 @@ def render(
         "error": None,
         "notice": None,
         "network": portal_of(request).settings.network.name_in(who.lang),
+        "table_rows": partial(table_rows, portal_of(request).templates, who.lang),
         **_formatters(who.lang),
         **(context or {}),
     }

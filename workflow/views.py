@@ -214,7 +214,7 @@ class QueueLine:
     deadline: date
     quota: int
     quota_left: int
-    actions: list[Step]
+    actions: tuple[Step, ...]
 
 
 def queue_lines(
@@ -246,7 +246,7 @@ def queue_lines(
     )
     found = session.execute(query).all()
     used = apps.endorsements_by_call(session, {(r.call_id, r.country_code) for r in found})
-    allowed = {state: APPLICATION.allowed(state, actor.role) for state in {r.state for r in found}}
+    allowed = {s: tuple(APPLICATION.allowed(s, actor.role)) for s in {r.state for r in found}}
     return [
         QueueLine(
             id=r.id,
