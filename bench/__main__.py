@@ -15,7 +15,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import dispatch, portal, startup, sweep_scale, throughput
-from bench.databases import Scratch, postgres_reason, postgres_version, scratch_folder
+from bench.databases import (
+    RANDOM_PAGE_COST,
+    Scratch,
+    postgres_reason,
+    postgres_version,
+    scratch_folder,
+)
 from bench.harness import Section, say
 from bench.report import document, head
 
@@ -59,7 +65,10 @@ def main(argv: list[str] | None = None) -> Section | list[Section]:
     reason = "skipped (--sqlite-only)" if args.sqlite_only else postgres_reason()
     if reason is None:
         scratches.append(Scratch("postgresql", folder))
-        postgres = postgres_version()
+        postgres = (
+            f"{postgres_version()}, random_page_cost {RANDOM_PAGE_COST} as docs/operations.md "
+            "asks for on SSD storage"
+        )
     else:
         postgres = f"not measured: {reason}"
     say(f"benchmarks ({'quick' if args.quick else 'full'}) on {[s.backend for s in scratches]}")
