@@ -189,11 +189,21 @@ def _member_slice(
     limit: int,
     offset: int,
 ) -> list[MemberLine]:
-    """Each standing the slice reaches is read by city name on its own (an index walk),
-    so no CASE is computed over every member."""
+    """Each standing the slice reaches is read by city name on its own, so no CASE is
+    computed over every member.
+
+    A standing that holds most of the list is read along the cities' name index
+    (``ix_cities_name``), stopping at the slice's end, rather than found by its state and
+    sorted whole: on SQLite, which keeps no statistics to see this, the first page of
+    10,000 active members takes 0.9 ms instead of 5 ms (benchmark 4). PostgreSQL's planner
+    makes that choice itself."""
+    total = sum(counts.values())
+    walk = session.get_bind().dialect.name == "sqlite"
     standings: list[tuple[ColumnElement[bool], int]] = [
-        (Membership.state == standing, counts.get(standing, 0)) for standing in STANDING
-    ]
+        (_in_state(standing, walk and 2 * counts.get(standing, 0) >= total),
+         counts.get(standing, 0))
+        for standing in STANDING
+    ]  # fmt: skip
     standings.append(
         (
             Membership.state.not_in(STANDING),
@@ -213,6 +223,14 @@ def _member_slice(
         wanted -= take
         skip = 0
     return _member_lines(session, settings, now, found)
+
+
+def _in_state(standing: str, by_name: bool) -> ColumnElement[bool]:
+    """Members in ``standing``; ``by_name``: a condition SQLite cannot answer from the state
+    index (``state || ''``), so that it walks the cities in name order instead."""
+    if by_name:
+        return (Membership.state + "") == standing
+    return Membership.state == standing
 
 
 def _members_in(

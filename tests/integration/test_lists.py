@@ -60,6 +60,31 @@ def test_overdue_members_come_first_on_page_one_not_only_within_a_page(world: Wo
         assert member_views.count_members(session, INSTITUTE, state="overdue") == 3
 
 
+def test_the_largest_standing_reads_by_name_then_number_across_pages(world: World) -> None:
+    # Most members are active, so that standing is read along the cities' name index
+    # (on SQLite, member_views._in_state): cities of one name in two countries still
+    # come by membership number, and no member is shown twice or skipped at a page's end.
+    now = utc(2027, 1, 10)
+    made: list[tuple[str, int]] = []
+    with transaction(world.factory) as session:
+        for n, country in enumerate(["FR", "EE", "FR", "EE", "EE", "FR", "EE"]):
+            city = directory.upsert_city(
+                session, ADMIN, country_code=country, name=f"Twin {n // 2}",
+                contact_email=f"twin{n}@example.org", now=now,
+            )  # fmt: skip
+            member = memberships.import_member(
+                session, world.settings, ADMIN, city, admitted_on=date(2025, 5, 1), now=now
+            )
+            made.append((city.name, member.id))
+    expected = [i for _, i in sorted(made)]
+    with transaction(world.factory) as session:
+        pages = [
+            member_views.member_lines(session, world.settings, INSTITUTE, now, limit=2, offset=o)
+            for o in range(0, 8, 2)
+        ]
+    assert [m.id for page in pages for m in page] == expected
+
+
 def test_member_lines_take_three_selects_and_show_the_next_due_date(world: World) -> None:
     # One GROUP BY of the standings, the members of the page, their reports: whatever the
     # number of members (the pages, the API and the CLI all read members this way).
