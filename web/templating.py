@@ -163,20 +163,37 @@ def _country_options(lang: str, codes: tuple[str, ...], selected: str) -> Markup
 
 
 @lru_cache(maxsize=8192)
-def _row(template: Template, lang: str, line: Hashable) -> Markup:
+def _fragment(template: Template, lang: str, values: tuple[tuple[str, Hashable], ...]) -> Markup:
+    """``template`` drawn in ``lang`` from ``values`` alone, once: a fragment that depends
+    on nothing else (no viewer, no request) is the same text each time it is asked for."""
     t = translator(lang)
-    return Markup(template.render({"r": line, "_": t, "t": t, "lang": lang, **_formatters(lang)}))
+
+    def draw(workflow: str, current: str | None = None) -> Markup:
+        return _diagram(workflow, current, lang)
+
+    context = {"_": t, "t": t, "lang": lang, "draw": draw, "workflows": WORKFLOWS}
+    return Markup(template.render({**context, **_formatters(lang), **dict(values)}))
 
 
 def table_rows(env: Environment, lang: str, name: str, lines: Iterable[Hashable]) -> Markup:
-    """The rows of a list's table, each line drawn by the row template ``name``.
+    """The rows of a list's table, each line drawn by the row template ``name`` (as ``r``).
 
     A row is made once per (template, language, line) and kept: a line is a frozen record
     of exactly what its row shows, so an equal line draws the same row. A list page's 50
     rows were about 2,400 pieces for Jinja to escape and join at each view, the most of
     a Commission queue's time; the ones seen before now cost a lookup each."""
     template = env.get_template(name)
-    return Markup("").join([_row(template, lang, line) for line in lines])
+    return Markup("").join([_fragment(template, lang, (("r", line),)) for line in lines])
+
+
+def diagram_box(
+    env: Environment, lang: str, name: str, current: str | None, open: bool = False
+) -> Markup:
+    """A workflow's drawing and its table of steps (``_diagram_box.html``), made once per
+    workflow, state shown and language: the table was a hundred cells drawn at each view
+    of an application's page, about a third of its rendering."""
+    values = (("name", name), ("current", current), ("open", open))
+    return _fragment(env.get_template("_diagram_box.html"), lang, values)
 
 
 def said(request: Request, error: BaseException) -> str:
@@ -212,6 +229,7 @@ def render(
         "notice": None,
         "network": portal_of(request).settings.network.name_in(who.lang),
         "table_rows": partial(table_rows, portal_of(request).templates, who.lang),
+        "diagram_box": partial(diagram_box, portal_of(request).templates, who.lang),
         **_formatters(who.lang),
         **(context or {}),
     }

@@ -1,5 +1,6 @@
-"""A list's rows are made once per template, language and line (web.templating.table_rows):
-what a row shows follows its line and the page's language, never a row made before."""
+"""What a page draws once and keeps (web.templating): a list's rows per template, language
+and line; a workflow's diagram box per workflow, state and language. What each shows
+follows its inputs and the page's language, never a fragment made before."""
 
 from __future__ import annotations
 
@@ -53,3 +54,16 @@ def test_rows_keep_their_order() -> None:
     assert [drawn.index(f'href="/applications/{n}"') for n in (3, 1, 2)] == sorted(
         drawn.index(f'href="/applications/{n}"') for n in (3, 1, 2)
     )
+
+
+def test_a_diagram_box_marks_its_state_in_its_language() -> None:
+    from web.templating import diagram_box
+
+    submitted = str(diagram_box(ENV, "en", "application", "submitted"))
+    endorsed = str(diagram_box(ENV, "en", "application", "endorsed"))
+    assert submitted != endorsed
+    assert submitted.count('class="here"') >= 1
+    assert "<svg" in submitted and "<details" in submitted and " open" not in submitted
+    assert " open>" in str(diagram_box(ENV, "en", "application", None, True))
+    french = str(diagram_box(ENV, "fr", "application", "submitted"))
+    assert french != submitted and french.count('class="here"') == submitted.count('class="here"')
