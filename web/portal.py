@@ -15,7 +15,7 @@ from starlette.requests import Request
 
 from config import Settings
 from web.security import SessionSigner
-from workflow.db import READ_ONLY, transaction
+from workflow.db import READ_ONLY, reading, transaction
 from workflow.services import calls
 
 Clock = Callable[[], datetime]
@@ -61,9 +61,8 @@ class Portal:
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
-        """One read-only transaction, for page views: nothing is committed; closing the
-        session on leaving rolls it back and releases the snapshot."""
-        with self.reader() as session:
+        """One read-only transaction, for page views (``workflow.db.reading``)."""
+        with reading(self.reader) as session:
             yield session
 
     def calls_ready(self) -> None:

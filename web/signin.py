@@ -54,7 +54,7 @@ from web.accounts import SignInFailed, Throttled
 from web.models import LoginAttempt, SignInThrottle
 from web.portal import portal_of, read_only_factory
 from web.security import hash_password, verify_password
-from workflow.db import dialect_insert, transaction
+from workflow.db import dialect_insert, reading, transaction
 from workflow.models import User, UTCDateTime
 
 #: Longest email kept (RFC 5321's limit on a path).
@@ -91,7 +91,7 @@ class Transactions:
         return transaction(self._factory)
 
     def reading(self) -> AbstractContextManager[Session]:
-        return self._reader()
+        return reading(self._reader)
 
 
 class SignedIn(NamedTuple):

@@ -101,6 +101,25 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
+@contextmanager
+def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit that only reads, on a session of ``web.portal.read_only_factory``.
+
+    On SQLite it ends with a ROLLBACK, as closing a session does. On PostgreSQL, whose
+    READ ONLY transaction cannot have written anything, it ends with a COMMIT, to the
+    same effect: psycopg forgets the connection's prepared statements at every ROLLBACK
+    (and deallocates them on the server), so page views that rolled back planned every
+    statement again; after a COMMIT, a statement run often on a connection stays
+    prepared there and its plan is kept. A change left pending in the session is
+    discarded first, as the ROLLBACK discarded it. On an error, the unit rolls back.
+    """
+    with factory() as session:
+        yield session
+        if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
+            session.expunge_all()
+            session.commit()
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
