@@ -256,9 +256,18 @@ class Membership(Base):
     """A city's membership, from admission on."""
 
     __tablename__ = "memberships"
+    __table_args__ = (
+        # A page of one standing in the member list's order, read alone
+        # (workflow.member_views._members_in).
+        Index("ix_memberships_state_city_name", "state", "city_name", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     city_id: Mapped[int] = mapped_column(ForeignKey("cities.id"), unique=True)
+    #: The city's name, a copy for the member list's order that the database keeps
+    #: (triggers of migration 0017 set it on insert and follow a rename); never written
+    #: by the product.
+    city_name: Mapped[str] = mapped_column(String(120), server_default="")
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     admitted_on: Mapped[date] = mapped_column(Date)
     admission_year: Mapped[int] = mapped_column(Integer)

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from tests.conftest import ADMIN, INSTITUTE, World, utc
 from workflow import member_views, views
 from workflow.db import transaction
 from workflow.errors import InvalidInput, NotFound
-from workflow.models import Membership
+from workflow.models import City, Membership
 from workflow.services import directory, memberships, submissions
 
 
@@ -61,9 +61,9 @@ def test_overdue_members_come_first_on_page_one_not_only_within_a_page(world: Wo
 
 
 def test_the_largest_standing_reads_by_name_then_number_across_pages(world: World) -> None:
-    # Most members are active, so that standing is read along the cities' name index
-    # (on SQLite, member_views._in_state): cities of one name in two countries still
-    # come by membership number, and no member is shown twice or skipped at a page's end.
+    # A standing is read along its index by city name (ix_memberships_state_city_name):
+    # cities of one name in two countries still come by membership number, and no
+    # member is shown twice or skipped at a page's end.
     now = utc(2027, 1, 10)
     made: list[tuple[str, int]] = []
     with transaction(world.factory) as session:
@@ -83,6 +83,31 @@ def test_the_largest_standing_reads_by_name_then_number_across_pages(world: Worl
             for o in range(0, 8, 2)
         ]
     assert [m.id for page in pages for m in page] == expected
+
+
+def test_the_member_list_follows_a_city_renamed_after_admission(world: World) -> None:
+    # The list's order reads the copy of the city's name that the database keeps with
+    # each membership (migration 0017): set at admission, it follows a rename.
+    now = utc(2027, 1, 10)
+    with transaction(world.factory) as session:
+        for n, name in enumerate(["Mid", "Zenith", "Yonder"]):
+            city = directory.upsert_city(
+                session, ADMIN, country_code="FR", name=name,
+                contact_email=f"renamed{n}@example.org", now=now,
+            )  # fmt: skip
+            memberships.import_member(
+                session, world.settings, ADMIN, city, admitted_on=date(2025, 5, 1), now=now
+            )
+
+    def names() -> list[str]:
+        with transaction(world.factory) as session:
+            lines = member_views.member_lines(session, world.settings, INSTITUTE, now)
+        return [m.city for m in lines if m.city in {"Mid", "Zenith", "Yonder", "Alpha"}]
+
+    assert names() == ["Mid", "Yonder", "Zenith"]
+    with transaction(world.factory) as session:
+        session.scalars(select(City).where(City.name == "Zenith")).one().name = "Alpha"
+    assert names() == ["Alpha", "Mid", "Yonder"]
 
 
 def test_member_lines_take_three_selects_and_show_the_next_due_date(world: World) -> None:
