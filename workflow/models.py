@@ -93,7 +93,8 @@ class City(Base):
     __tablename__ = "cities"
     __table_args__ = (
         UniqueConstraint("country_code", "name"),
-        # The member list in city-name order (workflow.member_views._member_slice).
+        # Cities by name (migration 0016). The member list no longer reads it: it reads
+        # its own copy, memberships.city_name (ix_memberships_state_city_name).
         Index("ix_cities_name", "name"),
     )
 
