@@ -38,7 +38,14 @@ from web import (
     pages,
 )
 from web.health import Monitoring
-from web.portal import Clock, Portal, portal_of, read_only_factory, real_clock
+from web.portal import (
+    Clock,
+    Portal,
+    portal_of,
+    read_only_factory,
+    real_clock,
+    single_statement_factory,
+)
 from web.security import SessionSigner
 from web.sessions import cookie_max_age, resolve_secret_key
 from web.templating import environment, render, said
@@ -176,6 +183,7 @@ def create_app(
         uploads=uploads_folder(settings),
         secure_cookies=settings.web.public_url.startswith("https://"),
         reader=read_only_factory(factory),
+        single=single_statement_factory(factory),
     )
     app.add_middleware(SessionCookie)
     app.add_middleware(SecurityHeaders, hsts=app.state.portal.secure_cookies)

@@ -39,6 +39,16 @@ def read_only_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     return sessionmaker(engine.execution_options(**options), expire_on_commit=False)
 
 
+def single_statement_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
+    """Sessions for one read of one statement: on PostgreSQL without a transaction around
+    it (AUTOCOMMIT: the statement is its own transaction), which saves the round trips
+    of a BEGIN and a COMMIT at every request; on SQLite, :func:`read_only_factory`'s."""
+    engine: Engine = factory.kw["bind"]
+    if engine.dialect.name != "postgresql":
+        return read_only_factory(factory)
+    return sessionmaker(engine.execution_options(isolation_level="AUTOCOMMIT"))
+
+
 @dataclass
 class Portal:
     settings: Settings
@@ -49,6 +59,8 @@ class Portal:
     uploads: Path
     secure_cookies: bool
     reader: sessionmaker[Session]
+    #: One statement's read (:func:`single_statement_factory`): the session lookup.
+    single: sessionmaker[Session]
 
     def now(self) -> datetime:
         return self.clock()
@@ -63,6 +75,13 @@ class Portal:
     def reading(self) -> Iterator[Session]:
         """One read-only transaction, for page views (``workflow.db.reading``)."""
         with reading(self.reader) as session:
+            yield session
+
+    @contextmanager
+    def looking_up(self) -> Iterator[Session]:
+        """A read of one statement (the session lookup): on PostgreSQL outside any
+        transaction. Only reads are done with it."""
+        with reading(self.single) as session:
             yield session
 
     def calls_ready(self) -> None:

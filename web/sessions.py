@@ -26,16 +26,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, SettingsError
 from config.paths import demo_key_file
 from web.security import hash_token
-from workflow.db import transaction
+from workflow.db import stamp_column, stamp_of, transaction
 from workflow.models import User, UserSession
 from workflow.services.users import revoke_sessions
 
@@ -112,6 +112,8 @@ class Valid:
     kind: str
     user: Account
     stale: bool
+    #: ``workflow.db.stamp_of`` as of the lookup (when asked for).
+    stamp: str | None = None
 
 
 class _Lasting(Protocol):
@@ -176,14 +178,34 @@ def is_open(row: _Lasting, settings: Settings, now: datetime) -> bool:
     )
 
 
+_STAMPED: dict[str, Select[Any]] = {}
+
+
+def _stamped(dialect: str) -> Select[Any]:
+    """:data:`_LOOK_UP` with the data stamp (``workflow.db.stamp_column``), once per dialect."""
+    found = _STAMPED.get(dialect)
+    if found is None:
+        found = _STAMPED[dialect] = _LOOK_UP.add_columns(stamp_column(dialect))
+    return found
+
+
 def look_up(
-    session: Session, settings: Settings, token: str | None, kind: str, *, now: datetime
+    session: Session,
+    settings: Settings,
+    token: str | None,
+    kind: str,
+    *,
+    now: datetime,
+    stamp: bool = False,
 ) -> Valid | None:
     """The session ``token`` opens, or ``None`` (unknown, other kind, revoked, idle,
-    expired, or its user inactive or without a password). Only reads."""
+    expired, or its user inactive or without a password). Only reads. ``stamp``: with
+    the data stamp read by the same statement (``Valid.stamp``)."""
     if not token or len(token) > MAX_TOKEN_LENGTH:
         return None
-    row = session.connection().execute(_LOOK_UP, {"token_hash": hash_token(token)}).first()
+    connection = session.connection()
+    statement = _stamped(connection.dialect.name) if stamp else _LOOK_UP
+    row = connection.execute(statement, {"token_hash": hash_token(token)}).first()
     if row is None:
         return None
     if row.kind != kind or not is_open(row, settings, now):
@@ -193,7 +215,8 @@ def look_up(
     stale = now - row.last_seen_at >= touch_interval(settings, kind)
     user = Account(row.user_id, row.name, row.email, row.role, row.city_id, row.country_code,
                    row.language)  # fmt: skip
-    return Valid(row.id, row.kind, user, stale)
+    stamped = stamp_of(connection, row.data_stamp) if stamp else None
+    return Valid(row.id, row.kind, user, stale, stamped)
 
 
 def touch(factory: sessionmaker[Session], session_id: int, *, now: datetime) -> None:

@@ -145,8 +145,17 @@ def set_language_cookie(request: Request, response: Response, lang: str) -> None
     )
 
 
-def load_viewer(request: Request, token: str | None = None, kind: str = sessions.BROWSER) -> Viewer:
-    """Whoever ``token`` (by default the cookie's session) signs in, or an anonymous viewer."""
+def load_viewer(
+    request: Request,
+    token: str | None = None,
+    kind: str = sessions.BROWSER,
+    *,
+    stamp: bool = False,
+) -> Viewer:
+    """Whoever ``token`` (by default the cookie's session) signs in, or an anonymous viewer.
+
+    ``stamp``: for a signed-in viewer, also read the data stamp (``workflow.db.stamp_column``)
+    with the session, into ``request.state.data_stamp`` (for ``web.page_cache``)."""
     data: SessionData = request.state.session
     portal = portal_of(request)
     cookie_lang = request.cookies.get(LANGUAGE_COOKIE)
@@ -157,8 +166,11 @@ def load_viewer(request: Request, token: str | None = None, kind: str = sessions
     if token is None:
         return viewer
     now = portal.now()
-    with portal.reading() as session:
-        found = sessions.look_up(session, portal.settings, token, kind, now=now)
+    with portal.looking_up() as session:
+        # With the stamp: read by the same statement as the viewer, before the page.
+        found = sessions.look_up(session, portal.settings, token, kind, now=now, stamp=stamp)
+        if found is not None and found.stamp is not None:
+            request.state.data_stamp = found.stamp
         if found is None:
             signed = None
         else:
@@ -189,9 +201,15 @@ def load_viewer(request: Request, token: str | None = None, kind: str = sessions
 
 def viewer(request: Request) -> Viewer:
     """Dependency: whoever is looking, signed in or not."""
+    return stamped_viewer(request)
+
+
+def stamped_viewer(request: Request, *, stamp: bool = False) -> Viewer:
+    """:func:`viewer`, and with ``stamp`` the data stamp too (see :func:`load_viewer`).
+    Only a request's first call reads."""
     cached: Viewer | None = getattr(request.state, "viewer", None)
     if cached is None:
-        cached = load_viewer(request)
+        cached = load_viewer(request, stamp=stamp)
         request.state.viewer = cached
         # A refused form's note for this page, read now: before the page's own
         # transaction begins (on SQLite a second writer would wait for it).

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Text, cast, create_engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.elements import ColumnElement
 from tenacity import (
     RetryCallState,
     retry,
@@ -59,6 +61,12 @@ def make_engine(url: str, **options: Any) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.close()
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(connection: Any) -> None:
+        # What this connection committed itself, which its data_version does not count
+        # (see stamp_column).
+        connection.info[_OWN_COMMITS] = connection.info.get(_OWN_COMMITS, 0) + 1
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -118,6 +126,53 @@ def reading(factory: sessionmaker[Session]) -> Iterator[Session]:
         if session.in_transaction() and session.get_bind().dialect.name == "postgresql":
             session.expunge_all()
             session.commit()
+
+
+_OWN_COMMITS = "gnlc_own_commits"
+_SEEN = "gnlc_seen_version"
+_changes_lock = threading.Lock()
+_changes = 0
+
+
+def stamp_column(dialect: str) -> ColumnElement[Any]:
+    """A column that adds the data stamp to a SELECT, read in that statement's snapshot;
+    :func:`stamp_of` turns its value into the stamp.
+
+    The stamp stands for everything committed to the database as of the statement: the
+    same stamp later means that no transaction wrote anything since. It costs a column,
+    not a statement, and never writes, so page views stay side by side. It may change
+    when nothing did (another database of the same PostgreSQL server wrote, a pooled
+    connection is new); it never stays the same across a commit that wrote, whoever
+    committed it: a page, the API, the command line, the scheduler, the dispatcher, a
+    restore or SQL typed by hand. ``web.page_cache`` relies on that. Read it no later
+    than the data it stands for: on PostgreSQL each statement may see newer data than
+    the one before it.
+
+    - PostgreSQL: the snapshot (``pg_current_snapshot()``): the newest transaction that
+      ended and those still running. Two equal snapshots see exactly the same rows, and
+      every transaction that writes has an id that moves it.
+    - SQLite: ``data_version`` changes on a connection when any other connection (of any
+      process) commits; this connection's own commits are counted by the engine's
+      ``commit`` event. A change either way, seen by whichever connection sees it first,
+      moves one counter of this process.
+    """
+    if dialect == "postgresql":
+        return cast(func.pg_current_snapshot(), Text).label("data_stamp")
+    pragma = func.pragma_data_version().table_valued("data_version")
+    return select(pragma.c.data_version).scalar_subquery().label("data_stamp")
+
+
+def stamp_of(connection: Connection, value: object) -> str:
+    """The data stamp from :func:`stamp_column`'s ``value``, read on ``connection``."""
+    if connection.dialect.name == "postgresql":
+        return str(value)
+    global _changes
+    seen = (value, connection.info.get(_OWN_COMMITS, 0))
+    with _changes_lock:
+        if connection.info.get(_SEEN) != seen:
+            connection.info[_SEEN] = seen
+            _changes += 1
+        return f"sqlite:{_changes}"
 
 
 P = ParamSpec("P")
