@@ -193,6 +193,8 @@ class WebSettings(_Section):
     #: All the files of one city together, current and kept versions.
     upload_city_quota_bytes: int = Field(ge=1024)
     workers: int = Field(ge=1, le=64)
+    #: Memory each worker keeps drawn pages in (web/page_cache.py); 0 turns it off.
+    page_cache_mb: int = Field(ge=0, le=4096)
 
 
 class SessionSettings(_Section):

@@ -38,6 +38,7 @@ from web import (
     pages,
 )
 from web.health import Monitoring
+from web.page_cache import PageCache
 from web.portal import (
     Clock,
     Portal,
@@ -185,6 +186,7 @@ def create_app(
         reader=read_only_factory(factory),
         single=single_statement_factory(factory),
     )
+    app.add_middleware(PageCache, max_bytes=settings.web.page_cache_mb * 1024 * 1024)
     app.add_middleware(SessionCookie)
     app.add_middleware(SecurityHeaders, hsts=app.state.portal.secure_cookies)
 

@@ -24,7 +24,14 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry, Histogram, generate_latest, multiprocess, values
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+    values,
+)
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
@@ -49,6 +56,15 @@ REQUEST_SECONDS = Histogram(
     "Time to answer an HTTP request, by method, route template and status code.",
     ["method", "route", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0),
+    registry=None,  # collected by each scrape's own registry (see ``scrape``)
+)
+
+#: What ``web.page_cache`` did with each page view.
+PAGES = Counter(
+    "gnlc_page_cache_requests_total",
+    "Page views by what the page cache did: hit (sent again), miss (drawn and kept), "
+    "pass (not for the cache).",
+    ["outcome"],
     registry=None,  # collected by each scrape's own registry (see ``scrape``)
 )
 
@@ -159,5 +175,6 @@ def scrape(reader: sessionmaker[Session], clock: Callable[[], datetime]) -> byte
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(REQUEST_SECONDS)
+        registry.register(PAGES)
     registry.register(DatabaseCollector(reader, clock))
     return generate_latest(registry)

@@ -52,14 +52,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_portal(db_url: str, tmp_path: Path, start: datetime) -> Iterator[Live]:
-    """Demo data loaded at ``start``; the server stops when the block ends."""
+def live_portal(
+    db_url: str, tmp_path: Path, start: datetime, *, web: dict[str, object] | None = None
+) -> Iterator[Live]:
+    """Demo data loaded at ``start``; the server stops when the block ends. ``web``:
+    settings of ``[web]`` other than the defaults."""
     port = free_port()
     maildir = tmp_path / "mail"
     settings = load_settings({}).with_overrides(
         database={"url": db_url},
         mail={"maildir": str(maildir)},
-        web={"public_url": f"http://127.0.0.1:{port}", "port": port},
+        web={"public_url": f"http://127.0.0.1:{port}", "port": port, **(web or {})},
     )
     engine = make_engine(db_url)
     factory = session_factory(engine)
