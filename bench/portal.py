@@ -106,10 +106,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(module: str, argument: str, probe: str, what: str) -> Iterator[str]:
-    """``python -m MODULE ARGUMENT PORT`` on a free port, until it answers ``probe``."""
+def served(module: str, argument: str, probe: str, what: str, *more: str) -> Iterator[str]:
+    """``python -m MODULE ARGUMENT PORT [MORE]`` on a free port, until it answers ``probe``."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", module, argument, str(port)])
+    process = subprocess.Popen([sys.executable, "-m", module, argument, str(port), *more])
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -127,9 +127,10 @@ def served(module: str, argument: str, probe: str, what: str) -> Iterator[str]:
         process.wait(timeout=20)
 
 
-def portal(url: str) -> AbstractContextManager[str]:
-    """The portal over ``url`` in its own process (:mod:`bench.portal_server`)."""
-    return served("bench.portal_server", url, "/login", "the portal")
+def portal(url: str, *, drawn: bool = False) -> AbstractContextManager[str]:
+    """The portal over ``url`` in its own process (:mod:`bench.portal_server`); ``drawn``:
+    with its page cache off."""
+    return served("bench.portal_server", url, "/login", "the portal", *(["drawn"] * drawn))
 
 
 def floor(folder: Path) -> AbstractContextManager[str]:
@@ -218,8 +219,13 @@ def run(
         f"country's). The portal under uvicorn in its own process; `wrk` over "
         f"{' and '.join(map(str, CONNECTIONS))} keep-alive connections for {int(seconds)} s "
         "per measurement, with a signed-in session's cookie, taking turns with the floor: a "
-        "bare Starlette app under the same uvicorn settings serving the same body. Second "
-        f"view: {clients} closed-loop httpx clients (up to {requests} requests per page).",
+        "bare Starlette app under the same uvicorn settings serving the same body. wrk asks "
+        "for the same page again and again while nothing changes, so the portal sends the "
+        "page it keeps (web/page_cache.py: drawn once, sent again until the database or "
+        "the minute changes, the session checked at every request). The second table is "
+        "the same wrk run against a portal with its page cache off, every view drawn: what "
+        "a page costs right after a change. Third view: "
+        f"{clients} closed-loop httpx clients (up to {requests} requests per page).",
     )
     problem = wrk_missing()
     if problem is not None:
@@ -233,10 +239,15 @@ def run(
              "floor p50 ms", "of the floor"],
             title=f"{scratch.backend}: wrk",
         )  # fmt: skip
+        drawn = Table(
+            ["page", "connections", "requests/s", "p50 ms", "p99 ms", "of the floor"],
+            title=f"{scratch.backend}: wrk, page cache off (every view drawn)",
+        )
         second = Table(
             ["page", "requests", "failed", "p50 ms", "p95 ms", "requests/s"],
-            title=f"{scratch.backend}: {clients} httpx clients (second view)",
+            title=f"{scratch.backend}: {clients} httpx clients (third view)",
         )
+        floors: dict[tuple[str, int], float] = {}
         bodies = Path(tempfile.mkdtemp(prefix="gnlc-bench-floor-"))
         try:
             with portal(url) as base:
@@ -252,21 +263,27 @@ def run(
                         if problem is None:
                             _measure(section, table, scratch.backend, page, number,
                                      base + path, f"{floor_base}/p{number}", cookies[who],
-                                     seconds)  # fmt: skip
+                                     seconds, floors)  # fmt: skip
                         got = asyncio.run(load(base, who, path, clients, requests, seconds))
                         second.rows.append(
                             [page, str(len(got.seconds)), str(got.failed),
                              fmt(1000 * got.percentile(0.5)), fmt(1000 * got.percentile(0.95)),
                              fmt(len(got.seconds) / got.wall)]
                         )  # fmt: skip
+            if problem is None:
+                with portal(url, drawn=True) as base:
+                    cookies = {who: _cookie(base, who) for who in USERS}
+                    for page, (who, path) in paths.items():
+                        _measure_drawn(drawn, page, base + path, cookies[who], seconds, floors)
             parts = portal_parts.measure(
                 url, {page: paths[page] for page in PAGES}, USERS, PASSWORD, CSRF, requests,
-                f"{scratch.backend}: where one view's time goes (in this process, no network)",
+                f"{scratch.backend}: where one drawn view's time goes (page cache off; in "
+                "this process, no network)",
             )  # fmt: skip
         finally:
             scratch.discard(url)
             shutil.rmtree(bodies, ignore_errors=True)
-        section.tables += [table, second, parts]
+        section.tables += [table, *([drawn] if drawn.rows else []), second, parts]
     return section
 
 
@@ -280,14 +297,17 @@ def _measure(
     bare: str,
     cookie: str,
     seconds: float,
+    floors: dict[tuple[str, int], float],
 ) -> None:
-    """wrk on our page and on the floor, each connection count in turn; the targets."""
+    """wrk on our page and on the floor, each connection count in turn; the targets.
+    ``floors``: the floor's rate by page and connections, filled in."""
     got: dict[int, tuple[WrkResult, WrkResult]] = {}
     for connections in CONNECTIONS:
         wrk_run(ours, connections=connections, seconds=1, headers={"Cookie": cookie})  # warm
         mine = wrk_run(ours, connections=connections, seconds=seconds, headers={"Cookie": cookie})
         base = wrk_run(bare, connections=connections, seconds=seconds, headers={})
         got[connections] = (mine, base)
+        floors[page, connections] = base.rate
         table.rows.append(
             [page, str(connections), fmt(mine.rate), fmt(mine.p50_ms), fmt(mine.p99_ms),
              fmt(base.rate), fmt(base.p50_ms), f"{fmt(mine.rate / base.rate)}x"
@@ -309,6 +329,26 @@ def _measure(
     ]  # fmt: skip
     for target in section.targets[-5:]:
         say(target.line())
+
+
+def _measure_drawn(
+    table: Table,
+    page: str,
+    ours: str,
+    cookie: str,
+    seconds: float,
+    floors: dict[tuple[str, int], float],
+) -> None:
+    """wrk on a page the portal draws at every view; no target (the floor: as measured)."""
+    for connections in CONNECTIONS:
+        wrk_run(ours, connections=connections, seconds=1, headers={"Cookie": cookie})  # warm
+        mine = wrk_run(ours, connections=connections, seconds=seconds, headers={"Cookie": cookie})
+        floor_rate = floors.get((page, connections))
+        share = f"{fmt(mine.rate / floor_rate)}x" if floor_rate else "-"
+        table.rows.append(
+            [page, str(connections), fmt(mine.rate), fmt(mine.p50_ms), fmt(mine.p99_ms),
+             share + (f" ({mine.errors})" if mine.errors else "")]
+        )  # fmt: skip
 
 
 def _cpu_bound(got: WrkResult) -> str:

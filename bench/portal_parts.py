@@ -46,8 +46,9 @@ def measure(
     """``views`` views of each page (after 10 unmeasured ones): ms per view, by part."""
     settings = load_settings({}).with_overrides(
         database={"url": url},
+        # Every view drawn (page cache off): where a drawn page's time goes.
         web={"demo_data": False, "secret_key": secrets.token_urlsafe(48),
-             "public_url": "http://testserver"},
+             "public_url": "http://testserver", "page_cache_mb": 0},
     )  # fmt: skip
     app = create_app(settings, clock=fixed_clock)
     spent: dict[str, float] = defaultdict(float)

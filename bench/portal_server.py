@@ -1,8 +1,10 @@
-"""The portal for benchmark 4 in its own process: ``python -m bench.portal_server URL PORT``.
+"""The portal for benchmark 4 in its own process:
+``python -m bench.portal_server URL PORT [drawn]``.
 
 Serves :func:`web.app.create_app` over the database at URL on 127.0.0.1:PORT the way
 ``gnlc serve`` does (:func:`web.serving.serve`: uvicorn with ``[web] workers``
-processes), with its clock fixed at the benchmark's instant; no demo data.
+processes), with its clock fixed at the benchmark's instant; no demo data. With
+``drawn``, its page cache is off (``[web] page_cache_mb = 0``): every view is drawn.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ def app() -> FastAPI:
     return settled(create_app(settings_from_environment(), clock=fixed_clock))
 
 
-def main(url: str, port: int) -> None:
+def main(url: str, port: int, drawn: bool = False) -> None:
     settings = load_settings({}).with_overrides(
         database={"url": url},
         web={
@@ -39,10 +41,11 @@ def main(url: str, port: int) -> None:
             "public_url": f"http://127.0.0.1:{port}",
             "host": "127.0.0.1",
             "port": port,
+            **({"page_cache_mb": 0} if drawn else {}),
         },
     )
     serve(settings, "bench.portal_server:app", log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], int(sys.argv[2]))
+    main(sys.argv[1], int(sys.argv[2]), drawn=sys.argv[3:] == ["drawn"])

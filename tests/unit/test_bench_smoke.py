@@ -76,10 +76,11 @@ def test_the_portal_benchmark_measures_each_page_with_wrk_beside_the_floor(
     scratch: Scratch,
 ) -> None:
     section = portal.run([scratch], members=30, applications=30, clients=2, requests=4, seconds=1)
-    ours, second, parts = section.tables
-    assert [row[1] for row in ours.rows] == ["1", "20"] * len(portal.PAGES)
-    assert all(float(row[2].replace(",", "")) > 0 for row in ours.rows)  # requests/s
-    assert all(row[-1].endswith("x") for row in ours.rows)  # a share of the floor
+    ours, drawn, second, parts = section.tables
+    for table in (ours, drawn):  # pages kept, then pages drawn at every view
+        assert [row[1] for row in table.rows] == ["1", "20"] * len(portal.PAGES)
+        assert all(float(row[2].replace(",", "")) > 0 for row in table.rows)  # requests/s
+        assert all(row[-1].endswith("x") for row in table.rows)  # a share of the floor
     assert [row[0] for row in second.rows] == list(portal.PAGES)
     assert [row[0] for row in parts.rows] == list(portal.PAGES)
     for row in parts.rows:  # each part of a view within the whole view
