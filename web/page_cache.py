@@ -17,9 +17,9 @@ A kept page is sent again only when all of these hold:
 - the sign-in is still valid: each request still looks its session up, as every
   request does, so a session revoked, expired or idle too long is refused at once;
 - nothing was written to the database since the page was drawn:
-  ``workflow.db.data_stamp``, read in the same transaction as the session, is the same
-  (any commit that wrote moves it, from any process: pages, API, command line,
-  scheduler, dispatcher, SQL typed by hand).
+  the data stamp (``workflow.db.stamp_column``), read by the same statement as the
+  session, is the same (any commit that wrote moves it, from any process: pages, API,
+  command line, scheduler, dispatcher, SQL typed by hand).
 
 A page is kept only when it answered 200 with HTML and set no cookie, and when the
 request carried no note of a refused form (``web.flash``). The API, files and exports,
