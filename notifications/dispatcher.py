@@ -27,7 +27,7 @@ from sqlalchemy import Table, and_, bindparam, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
-from notifications.compose import MalformedMessage, compose
+from notifications.compose import MalformedMessage, compose, compose_wire
 from notifications.models import OutboxMessage
 from notifications.outbox import Status, content
 from notifications.senders import (
@@ -106,7 +106,7 @@ class Composed:
     """A claimed row and the message made of it, waiting for a connection."""
 
     claimed: Claimed
-    message: EmailMessage
+    message: EmailMessage | bytes  # bytes for a sender that sends them (Sender.wire)
 
 
 @dataclass
@@ -300,14 +300,15 @@ def _rendered(item: Claimed) -> Claimed:
     )
 
 
-def _prepare(item: Claimed, settings: Settings, now: datetime) -> Outcome | Composed:
-    """The message to send for ``item``, or the outcome when it cannot be made."""
+def _prepare(item: Claimed, settings: Settings, now: datetime, wire: bool) -> Outcome | Composed:
+    """The message to send for ``item`` (as bytes when ``wire``), or the outcome when it
+    cannot be made."""
     try:
         item = _rendered(item)
     except Exception as exc:  # a template that cannot render this context: an operator looks
         return Outcome(item, PermanentSendError(f"cannot render the message: {exc}"))
     try:
-        return Composed(item, compose(item, settings, now))
+        return Composed(item, (compose_wire if wire else compose)(item, settings, now))
     except MalformedMessage as exc:
         return Outcome(item, PermanentSendError(str(exc)))
 
@@ -338,6 +339,7 @@ async def dispatch_once(
     are recorded by one task while sending goes on.
     """
     concurrency = max(1, sender.concurrency)
+    wire = sender.wire
     # Claimed rows wait in ``work``; one composer keeps a composed message waiting in
     # ``ready`` for each connection, so a connection that has its answer starts on the
     # next message at once, and composing happens while the connections wait.
@@ -370,11 +372,14 @@ async def dispatch_once(
         while (item := await work.get()) is not None:
             if work.qsize() <= ahead:
                 room.set()
-            prepared = Outcome(item, down[0]) if down else _prepare(item, settings, now)
+            prepared = Outcome(item, down[0]) if down else _prepare(item, settings, now, wire)
             if isinstance(prepared, Outcome):
                 outcomes.put_nowait(prepared)
             else:
                 await ready.put(prepared)
+            # Let the connections read their answers between two messages: composed
+            # back to back, a batch kept every connection waiting until the last one.
+            await asyncio.sleep(0)
         for _ in range(concurrency):
             await ready.put(None)
 

@@ -13,6 +13,7 @@ import logging
 import mailbox
 from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol, Self
@@ -74,9 +75,15 @@ class Sender(Protocol):
         """How many sends may usefully run at once (the SMTP pool size)."""
         ...
 
+    @property
+    def wire(self) -> bool:
+        """True when the sender is given each message as the bytes it sends
+        (:func:`notifications.compose.compose_wire`), False for the message object."""
+        ...
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
-    async def send(self, message: EmailMessage, recipient: str) -> None: ...
+    async def send(self, message: EmailMessage | bytes, recipient: str) -> None: ...
     async def __aenter__(self) -> Sender: ...
     async def __aexit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
@@ -85,6 +92,7 @@ class Sender(Protocol):
 
 class _Lifecycle:
     concurrency = 1
+    wire = False
 
     async def open(self) -> None:
         return None
@@ -132,6 +140,8 @@ class SmtpSender(_Lifecycle):
     dropped and a fresh one opened for the next message, so a restarted server is picked
     up again without restarting the dispatcher.
     """
+
+    wire = True  # composed straight to bytes: the connections wait for no flattening
 
     def __init__(self, smtp: SmtpSettings, envelope_from: str, pool_size: int | None = None):
         self.smtp = smtp
@@ -210,12 +220,12 @@ class SmtpSender(_Lifecycle):
         finally:
             client.close()
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
+    async def send(self, message: EmailMessage | bytes, recipient: str) -> None:
         if self._idle is None:
             raise RuntimeError("SmtpSender used before open(); use 'async with sender:'")
         idle = self._idle
         # Flattened before taking a connection: the connection then only waits for the server.
-        data = wire_bytes(message)
+        data = message if isinstance(message, bytes) else wire_bytes(message)
         client = await idle.get()
         try:
             if client is None or not client.is_connected:
@@ -275,7 +285,7 @@ class MaildirSender(_Lifecycle):
             counts_attempt=False,
         )
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
+    async def send(self, message: EmailMessage | bytes, recipient: str) -> None:
         box = self._box if self._box is not None else self._open()
         own = mailbox.MaildirMessage(message)  # a copy: the caller's message stays as it was
         own["Delivered-To"] = recipient
@@ -296,10 +306,14 @@ class MemorySender(_Lifecycle):
         self.sent: list[tuple[str, EmailMessage]] = []
         self.fail: dict[str, SendError] = {}
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
+    async def send(self, message: EmailMessage | bytes, recipient: str) -> None:
         error = self.fail.get(recipient)
         if error is not None:
             raise error
+        if isinstance(message, bytes):
+            parsed = BytesParser(policy=policy.default).parsebytes(message)
+            assert isinstance(parsed, EmailMessage)
+            message = parsed
         self.sent.append((recipient, message))
 
 
