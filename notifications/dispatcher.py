@@ -46,7 +46,7 @@ MIN_BACKOFF_SECONDS = 1.0
 JITTER = 0.1
 #: How long the first outcome of a transaction waits for others to join it. A message
 #: the server accepted stays "sending" this much longer before it is recorded as sent.
-RECORD_WAIT_SECONDS = 0.005
+RECORD_WAIT_SECONDS = 0.02
 
 
 @dataclass(frozen=True)
@@ -399,9 +399,11 @@ async def dispatch_once(
         done = False
         while not done:
             items = [await outcomes.get()]
-            if items[0] is not None and outcomes.qsize() + 1 < concurrency:
+            if items[0] is not None and outcomes.qsize() + 1 < 2 * concurrency:
                 # A transaction for several outcomes costs what one for a single outcome
-                # costs: let the other connections' answers join it, briefly.
+                # costs: let the other connections' answers join it, briefly (the
+                # transaction's thread holds the interpreter lock while the connections
+                # wait for it, so fewer and fuller ones leave them their answers sooner).
                 await asyncio.sleep(RECORD_WAIT_SECONDS)
             while not outcomes.empty():
                 items.append(outcomes.get_nowait())
