@@ -168,6 +168,8 @@ def test_renders_in_each_language(occasion: str, language: str) -> None:
     assert rendered.text.strip() and rendered.text.endswith("\n")
     assert f'<html lang="{expected}">' in rendered.html
     assert "<p>" in rendered.html
+    # Read on a phone at the phone's width, not shrunk from a 980 px desktop layout.
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in rendered.html
 
 
 @pytest.mark.parametrize("occasion", occasions())
