@@ -21,7 +21,7 @@ from email.message import EmailMessage
 from email.policy import EmailPolicy
 from email.utils import format_datetime, formataddr
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from config import Settings
 
@@ -228,10 +228,13 @@ def compose_wire(row: Mail, settings: Settings, now: datetime, *, boundary: str 
     """
     boundary = boundary or new_boundary()
     headers = _headers(row, settings, now, boundary)
-    written = [_plain_header(name, value) for name, value in headers]
-    if any(line is None for line in written):
-        return compose(row, settings, now, boundary=boundary).as_bytes()
-    out = ["".join(cast(list[str], written)), "\r\n"]
+    out = []
+    for name, value in headers:
+        line = _plain_header(name, value)
+        if line is None:
+            return compose(row, settings, now, boundary=boundary).as_bytes()
+        out.append(line)
+    out.append("\r\n")
     for number, (subtype, text) in enumerate((("plain", row.body_text), ("html", row.body_html))):
         out.append(("\r\n" if number else "") + f"--{boundary}\r\n")
         out += [f"{name}: {value}\r\n" for name, value in _PART_HEADERS[subtype]]
