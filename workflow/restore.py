@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -56,6 +57,8 @@ from workflow.archive import (
 )
 from workflow.db import alembic_config, make_engine, session_factory, transaction
 from workflow.services.users import revoke_sessions
+
+log = logging.getLogger("gnlc.restore")
 
 
 @dataclass
@@ -245,6 +248,18 @@ def _load_postgresql(staged: Path, url: str) -> None:
         url,
         "pg_restore",
     )
+    # A dump carries no planner statistics: until autovacuum wakes, PostgreSQL would take
+    # every table for a few rows and plan the first sweep's queries as nested loops (at
+    # 100k members, 0.37 s for a query that takes 0.07 s with them). pg_restore's manual
+    # asks for an ANALYZE after a restore.
+    engine = make_engine(url)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    except SQLAlchemyError as exc:  # the data is in; only the first queries are slower
+        log.warning("restored, but ANALYZE failed (autovacuum will gather them): %s", exc)
+    finally:
+        engine.dispose()
 
 
 def _stamp(now: datetime) -> str:
