@@ -33,7 +33,7 @@ from sqlalchemy import insert, select, update
 from bench import portal_parts
 from bench.databases import Scratch
 from bench.harness import Section, Table, Target, fmt, say
-from bench.world import load_applicants, load_members
+from bench.world import load_applicants, load_members, settle
 from bench.wrk import WrkResult
 from bench.wrk import missing as wrk_missing
 from bench.wrk import run as wrk_run
@@ -90,11 +90,7 @@ def prepare(scratch: Scratch, members: int, applications: int) -> str:
                 for email, role, country in USERS.values()
             ],
         )  # fmt: skip
-    if engine.dialect.name == "postgresql":
-        # What autovacuum does within a minute of a load this size, done at once, so that
-        # the figures do not depend on whether it woke before the measurement.
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("ANALYZE")
+    settle(engine)
     engine.dispose()
     return url
 

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 
 from bench.databases import Scratch
 from bench.harness import Section, Table, Target, fmt, say
-from bench.world import load_members
+from bench.world import load_members, settle
 from workflow.db import make_engine
 
 NOW = datetime(2029, 1, 31, 10, 0, tzinfo=UTC)
@@ -60,6 +60,7 @@ def prepare(scratch: Scratch, members: int) -> str:
     load_members(
         engine, members, admitted=[2027, 2025, 2023], due_on=DUE, reports_from=REPORTS_FROM
     )
+    settle(engine)
     engine.dispose()
     return url
 

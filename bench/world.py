@@ -55,6 +55,18 @@ def _insert(engine: Engine, table: Any, rows: Sequence[dict[str, Any]]) -> None:
             conn.execute(insert(table), list(rows[start : start + CHUNK]))
 
 
+def settle(engine: Engine) -> None:
+    """After a bulk load, on PostgreSQL: the planner statistics that autovacuum gathers
+    within a minute of a load this size, gathered at once, so that the figures do not
+    depend on whether it woke before the measurement. Without them PostgreSQL takes each
+    table for a few rows and plans nested loops over them: at 100k members the sweep's
+    report obligations took 0.37 s instead of 0.07 s. (SQLite has no autovacuum, and the
+    product runs no ANALYZE there: its worlds are measured as they are.)"""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
 def load_countries(engine: Engine, count: int) -> list[str]:
     """The first ``count`` codes; those not stored yet are inserted."""
     codes = list(itertools.islice(country_codes(), count))
