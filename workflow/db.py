@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, Text, cast, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from tenacity import (
@@ -37,15 +38,47 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Execution option of engines whose transactions only read: on SQLite they begin with a
 # plain (deferred) BEGIN instead of BEGIN IMMEDIATE.
 READ_ONLY = "gnlc_read_only"
+# A PostgreSQL connection that waited in the pool this many seconds is tested before it is
+# handed out (see _ping_after_idle).
+PING_AFTER_IDLE = 1.0
+_IDLE_SINCE = "gnlc_idle_since"
 log = logging.getLogger(__name__)
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """SQLAlchemy's ``pool_pre_ping`` for the connections that need it: one that waited in
+    the pool at least :data:`PING_AFTER_IDLE` seconds is tested with a round trip before
+    it is handed out, and replaced when the server has dropped it (a restart, an idle
+    timeout). One used again at once is not: the ping doubled the round trips of a page
+    sent from the page cache (the session lookup is its only statement), and a server
+    that went away and came back within a second is one that no ping would have found
+    in time either. A request in flight while the server goes away fails either way, and
+    the pool then replaces every connection opened before it."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)  # none yet: opened just now
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as exc:
+            # The pool discards this connection and hands out a fresh one.
+            raise DisconnectionError("the server dropped an idle connection") from exc
 
 
 def make_engine(url: str, **options: Any) -> Engine:
     """An engine for ``url``; a SQLite file's folder is created when missing."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        options.setdefault("pool_pre_ping", True)
-        return create_engine(url, **options)
+        engine = create_engine(url, **options)
+        if "pool_pre_ping" not in options:
+            _ping_after_idle(engine)
+        return engine
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     options.setdefault("connect_args", {}).setdefault("timeout", 30)
