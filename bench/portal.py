@@ -14,6 +14,7 @@ view keeps the closed-loop httpx clients of earlier runs (the clients' own CPU i
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -356,8 +357,12 @@ def _cpu_bound(got: WrkResult) -> str:
 
 
 def _serialised(one: WrkResult, many: WrkResult) -> str:
+    cores = os.cpu_count() or 1
     return (
         f"{fmt(one.rate)} requests/s on 1 connection and {fmt(many.rate)} on 20: two workers "
-        "on two cores should nearly double; what is left is each request's CPU and the "
-        "machine's other load"
+        f"on two cores should nearly double. The machine's {cores} cores were "
+        f"{fmt(one.busy_cores)} busy on 1 connection and {fmt(many.busy_cores)} on 20 (wrk "
+        "included): when 20 keep all of them busy, nothing serialises the requests and what "
+        "is left is each request's CPU; the faster one connection's requests, the more of "
+        "the cores it already uses"
     )

@@ -6,6 +6,8 @@ install it)."""
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import re
 import shutil
 import subprocess
@@ -31,6 +33,17 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: str  # "" when every answer was 2xx/3xx and no socket failed
+    busy_cores: float = 0.0  # the machine's cores kept busy meanwhile (wrk included)
+
+
+def _cpu_times() -> tuple[int, int]:
+    """All and idle (idle + iowait) CPU time since boot, from /proc/stat (Linux)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            ticks = [int(n) for n in stat.readline().split()[1:]]
+    except OSError:
+        return 0, 0
+    return sum(ticks), ticks[3] + ticks[4]
 
 
 def parse(output: str, connections: int) -> WrkResult:
@@ -58,7 +71,13 @@ def run(url: str, *, connections: int, seconds: float, headers: dict[str, str]) 
     ]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
+    total, idle = _cpu_times()
     done = subprocess.run(
         [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
     )
-    return parse(done.stdout, connections)
+    total_after, idle_after = _cpu_times()
+    got = parse(done.stdout, connections)
+    if total_after > total:
+        busy = 1 - (idle_after - idle) / (total_after - total)
+        got = dataclasses.replace(got, busy_cores=busy * (os.cpu_count() or 1))
+    return got

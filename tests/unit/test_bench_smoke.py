@@ -3,6 +3,8 @@ asserted), and every variant of benchmark 1 leaves the same rows in its database
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -87,3 +89,13 @@ def test_the_portal_benchmark_measures_each_page_with_wrk_beside_the_floor(
         whole, statements, rendering = (float(v.replace(",", "")) for v in row[1:4])
         assert 0 < statements < whole and 0 < rendering < whole
     assert len(section.targets) == 5 * len(portal.PAGES)
+    # The scaling targets say how busy the cores were (from /proc/stat), 1 and 20 connections.
+    scaling = [t for t in section.targets if "20 / 1" in t.name]
+    assert len(scaling) == len(portal.PAGES)
+    for target in scaling:
+        found = re.search(
+            r"were ([\d.]+) busy on 1 connection and ([\d.]+) on 20", target.why_missed
+        )
+        assert found, target.why_missed
+        cores = os.cpu_count() or 1
+        assert 0 < float(found.group(1)) <= cores and 0 < float(found.group(2)) <= cores
