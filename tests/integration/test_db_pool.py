@@ -36,13 +36,21 @@ def _terminate(url: str, pid: int) -> None:
     admin.dispose()
 
 
+def _one_dropped(
+    url: str, monkeypatch: pytest.MonkeyPatch, *, ping_after: float
+) -> tuple[Engine, int]:
+    """An engine with one pooled connection, which the server has just dropped; its pid."""
+    monkeypatch.setattr(db, "PING_AFTER_IDLE", ping_after)
+    engine = make_engine(url, pool_size=1, max_overflow=0)
+    first = _backend(engine)
+    _terminate(url, first)
+    return engine, first
+
+
 def test_a_connection_dropped_while_idle_is_replaced_before_it_is_used(
     pg_database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(db, "PING_AFTER_IDLE", 0.05)
-    engine = make_engine(pg_database, pool_size=1, max_overflow=0)
-    first = _backend(engine)
-    _terminate(pg_database, first)
+    engine, first = _one_dropped(pg_database, monkeypatch, ping_after=0.05)
     time.sleep(0.1)  # idle longer than PING_AFTER_IDLE: tested at checkout
     # The request that follows does not see the dropped connection.
     second = _backend(engine)
@@ -56,10 +64,7 @@ def test_a_connection_used_again_at_once_is_not_tested(
 ) -> None:
     # The other side of the trade: no round trip for a connection that was busy a moment
     # ago. Dropped within that moment, its next use fails once, and the pool recovers.
-    monkeypatch.setattr(db, "PING_AFTER_IDLE", 3600.0)
-    engine = make_engine(pg_database, pool_size=1, max_overflow=0)
-    first = _backend(engine)
-    _terminate(pg_database, first)
+    engine, first = _one_dropped(pg_database, monkeypatch, ping_after=3600.0)
     with pytest.raises(DBAPIError) as failed:
         _backend(engine)
     assert failed.value.connection_invalidated
