@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 
 from config import load_settings
 from notifications import reminders as mail_reminders
@@ -67,10 +67,20 @@ def remind(owed: Owed) -> None:
         insert_rows(session, rows_for(owed, NOW, SETTINGS.mail.from_address, render_now=False))
 
 
+def ready(factory: sessionmaker[Session]) -> None:
+    """Where both clocks start: connected to the database (the pool holds the
+    connection), with the ORM's mappers configured. The peer got there by finding its
+    reminders (:func:`owed_reminders`); the sweep, by this alone."""
+    configure_mappers()
+    with factory() as session:
+        session.connection()
+
+
 def run_sweep(url: str) -> dict[str, float]:
     from workflow.sweep import sweep
 
     factory = session_factory(make_engine(url))
+    ready(factory)
     base = rss_mb()
     start = time.perf_counter()
     report = sweep(factory, SETTINGS.with_overrides(database={"url": url}), now=NOW)
@@ -93,6 +103,7 @@ def run_jobs(url: str) -> dict[str, float]:
     global FACTORY
     engine = make_engine(url)
     FACTORY = session_factory(engine)
+    ready(FACTORY)
     with FACTORY() as session:
         # The reminders are found as the sweep finds them, before the clock starts.
         owed = owed_reminders(session)

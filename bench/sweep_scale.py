@@ -9,7 +9,8 @@ bulk-loaded beforehand (not measured).
 The peer is what many would build: one APScheduler date job per reminder in a
 ``SQLAlchemyJobStore`` on the same database, each job inserting its reminder's outbox row
 (unrendered, as the sweep writes it) in its own transaction; measured from the first
-``add_job`` until every job has run once.
+``add_job`` until every job has run once. Both clocks start in a process already
+connected to the database with its ORM configured (``bench.sweep_child.ready``).
 """
 
 from __future__ import annotations
@@ -113,7 +114,9 @@ def run(
         "interpreter and the libraries, shown apart as 'at start'). The peer adds one "
         "APScheduler date job per reminder to a SQLAlchemyJobStore on the same database "
         "and runs them (10 worker threads, the default), each inserting its reminder's outbox "
-        "row (unrendered, as the sweep writes it) in its own transaction.",
+        "row (unrendered, as the sweep writes it) in its own transaction. Both clocks start "
+        "once the process has connected to the database and configured its ORM; the peer "
+        "has also found its reminders by then.",
     )
     for scratch in scratches:
         say(f"  benchmark 2 on {scratch.backend}: sizes {sizes}, job-per-reminder {peer_sizes}")
