@@ -29,7 +29,7 @@ from cli.options import PlainGroup, PlainUsage
 from config import Settings, SettingsError, load_settings
 from config.clock import parse_moment
 from workflow.db import ensure_schema, make_engine, retried, session_factory
-from workflow.errors import Busy, WorkflowError
+from workflow.errors import Busy, Unavailable, WorkflowError
 from workflow.faults import database_problem
 
 console = Console()
@@ -205,7 +205,7 @@ def _busy_is_one_line(work: F) -> F:
     def run(*args: Any, **kwargs: Any) -> Any:
         try:
             return operator_faults(work)(*args, **kwargs)
-        except Busy as exc:
+        except (Busy, Unavailable) as exc:
             fail(str(exc))
 
     return run  # type: ignore[return-value]

@@ -38,6 +38,7 @@ from web import (
     pages,
 )
 from web.health import Monitoring
+from web.outage import DatabaseDown
 from web.page_cache import PageCache
 from web.portal import (
     Clock,
@@ -90,8 +91,20 @@ def _retry_after(request: Request, exc: WorkflowError) -> dict[str, str]:
         wait = (until - portal_of(request).now()).total_seconds()
         return {"Retry-After": str(max(1, math.ceil(wait)))}
     if exc.status == 503:
-        return {"Retry-After": "1"}
+        return {"Retry-After": str(getattr(exc, "retry_after", 1))}
     return {}
+
+
+def _refused(request: Request, exc: WorkflowError) -> Response:
+    """A refusal: JSON for the API, a page in the reader's language for everyone else."""
+    headers = _retry_after(request, exc)
+    if _wants_json(request):
+        return JSONResponse(
+            {"code": exc.code, "message": str(exc)}, status_code=exc.status, headers=headers
+        )
+    page = _error_page(request, exc.status, said(request, exc))
+    page.headers.update(headers)
+    return page
 
 
 class SecurityHeaders:
@@ -187,19 +200,13 @@ def create_app(
         single=single_statement_factory(factory),
     )
     app.add_middleware(PageCache, max_bytes=settings.web.page_cache_mb * 1024 * 1024)
+    app.add_middleware(DatabaseDown, answer=_refused)
     app.add_middleware(SessionCookie)
     app.add_middleware(SecurityHeaders, hsts=app.state.portal.secure_cookies)
 
     @app.exception_handler(WorkflowError)
     def refused(request: Request, exc: WorkflowError) -> Response:
-        headers = _retry_after(request, exc)
-        if _wants_json(request):
-            return JSONResponse(
-                {"code": exc.code, "message": str(exc)}, status_code=exc.status, headers=headers
-            )
-        page = _error_page(request, exc.status, said(request, exc))
-        page.headers.update(headers)
-        return page
+        return _refused(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def malformed(request: Request, exc: RequestValidationError) -> Response:

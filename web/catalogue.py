@@ -152,7 +152,7 @@ RUNTIME: dict[str, tuple[str, ...]] = {
         "deadline_passed.resubmit", "deadline_passed.endorse", "quota_exceeded", "conflict",
         "unexplained", "sign_in_failed", "too_many_attempts.account",
         "too_many_attempts.client", "csrf",
-        "busy", "upload_quota_exceeded", "upload_not_stored",
+        "busy", "database_unavailable", "upload_quota_exceeded", "upload_not_stored",
         "invalid_input.password_empty", "invalid_input.password_short",
         "invalid_input.password_personal", "invalid_input.password_guessable",
         "invalid_input.password_differ", "invalid_input.too_long", "invalid_input.required",

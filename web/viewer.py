@@ -5,17 +5,20 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
 from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web import flash, sessions
 from web.i18n import pick_language
-from web.portal import portal_of
+from web.portal import Portal, portal_of
 from web.security import LANGUAGE_COOKIE, SESSION_COOKIE, SessionData, same_token
 from workflow.actors import Actor
+from workflow.db import lost_connection
 from workflow.errors import WorkflowError
 from workflow.services.users import actor_for
 from workflow.states import Role
@@ -158,35 +161,22 @@ def load_viewer(
     with the session, into ``request.state.data_stamp`` (for ``web.page_cache``)."""
     data: SessionData = request.state.session
     portal = portal_of(request)
-    cookie_lang = request.cookies.get(LANGUAGE_COOKIE)
-    accept = request.headers.get("accept-language", "")
-    viewer = Viewer(csrf=data.csrf, lang=pick_language(cookie_lang, None, accept))
+    viewer = anonymous(request)
     if token is None and kind == sessions.BROWSER:
         token = data.token
     if token is None:
         return viewer
     now = portal.now()
-    with portal.looking_up() as session:
+    try:
+        found = _look_up(portal, token, kind, now=now, stamp=stamp)
+    except DBAPIError as exc:
+        # Its connection dropped by the server (a restart): once more, on a new one.
+        if not lost_connection(exc):
+            raise
+        found = _look_up(portal, token, kind, now=now, stamp=stamp)
+    if found is not None and found.stamp is not None:
         # With the stamp: read by the same statement as the viewer, before the page.
-        found = sessions.look_up(session, portal.settings, token, kind, now=now, stamp=stamp)
-        if found is not None and found.stamp is not None:
-            request.state.data_stamp = found.stamp
-        if found is None:
-            signed = None
-        else:
-            user = found.user
-            signed = replace(
-                viewer,
-                lang=pick_language(cookie_lang, user.language, accept),
-                user_id=user.id,
-                name=user.name,
-                email=user.email,
-                role=user.role,
-                city_id=user.city_id,
-                country_code=user.country_code,
-                actor=actor_for(user),
-                session_id=found.session_id,
-            )
+        request.state.data_stamp = found.stamp
     if found is None:
         if kind == sessions.BROWSER:
             # The session has ended: keep the CSRF token, forget the session's.
@@ -195,8 +185,37 @@ def load_viewer(
         return viewer
     if found.stale:
         sessions.touch(portal.factory, found.session_id, now=now)
-    assert signed is not None
-    return signed
+    user = found.user
+    return replace(
+        viewer,
+        lang=pick_language(request.cookies.get(LANGUAGE_COOKIE), user.language, _accept(request)),
+        user_id=user.id,
+        name=user.name,
+        email=user.email,
+        role=user.role,
+        city_id=user.city_id,
+        country_code=user.country_code,
+        actor=actor_for(user),
+        session_id=found.session_id,
+    )
+
+
+def _look_up(
+    portal: Portal, token: str, kind: str, *, now: datetime, stamp: bool
+) -> sessions.Valid | None:
+    with portal.looking_up() as session:
+        return sessions.look_up(session, portal.settings, token, kind, now=now, stamp=stamp)
+
+
+def anonymous(request: Request) -> Viewer:
+    """The viewer before (or without) a sign-in: the browser's language and CSRF token,
+    read from the request alone."""
+    lang = pick_language(request.cookies.get(LANGUAGE_COOKIE), None, _accept(request))
+    return Viewer(csrf=request.state.session.csrf, lang=lang)
+
+
+def _accept(request: Request) -> str:
+    return request.headers.get("accept-language", "")
 
 
 def viewer(request: Request) -> Viewer:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, Text, cast, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.elements import ColumnElement
 from tenacity import (
@@ -29,7 +29,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from workflow.errors import Busy
+from workflow.errors import Busy, Unavailable
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -218,36 +218,86 @@ RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
 ATTEMPTS = 6
 
 
+#: PostgreSQL's states for a server going away or not ready: shut down by an operator,
+#: crashed, starting up.
+UNREACHABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
+
+
 def is_retryable(exc: BaseException) -> bool:
     """A database error that running the same unit of work again may get past."""
     if not isinstance(exc, DBAPIError):
         return False
     if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
         return True
+    if lost_connection(exc):
+        return True
     # SQLite past its busy timeout.
     return "database is locked" in str(exc.orig)
 
 
+def lost_connection(exc: BaseException) -> bool:
+    """A statement failed because the server had dropped its connection (a restart, an
+    operator's ``pg_terminate_backend``): its transaction ended with the connection,
+    uncommitted, and the pool replaces every connection opened before. A failed COMMIT
+    is not one of these (SQLAlchemy names no statement for it): whether it reached the
+    server is unknown, so it is never simply run again."""
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated and exc.statement is not None
+
+
+def unreachable(exc: BaseException) -> bool:
+    """The database server cannot be reached now: a connection dropped under a
+    statement or a COMMIT, or none could be opened (nothing listens, or the server is
+    starting or shutting down). Not a fault in the settings: a SQLite file that cannot
+    be opened, or a refused password, is left to ``workflow.faults``."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    state = getattr(exc.orig, "sqlstate", None)
+    if state in UNREACHABLE_SQLSTATES or (state or "").startswith("08"):
+        return True
+    # psycopg could not open a connection at all: no server at the address, or one not
+    # taking connections yet (libpq reports no state then).
+    if isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg"):
+        said = str(exc.orig)
+        return state is None and not any(word in said for word in _SETTINGS_FAULTS)
+    return False
+
+
+#: What psycopg says when the address answers but refuses these settings (a password,
+#: a role, a database name): a fault for the operator, not an outage.
+_SETTINGS_FAULTS = ("password", "authentication", "does not exist", "role ")
+
+
 def _give_up(state: RetryCallState) -> NoReturn:
-    # The reader is told to try again; the operator learns which race kept being lost.
+    # The reader is told to try again; the operator learns which race kept being lost,
+    # or that the database kept going away.
     last = state.outcome.exception() if state.outcome is not None else None
     said = str(getattr(last, "orig", last) or "").strip().splitlines()
+    gone = last is not None and unreachable(last)
+    what = "lost its database connection %d times" if gone else "lost %d races"
     log.warning(
-        "%s lost %d races in a row and gave up (answered 'busy'): %s",
+        f"%s {what} in a row and gave up (answered %r): %s",
         getattr(state.fn, "__qualname__", "a unit of work"),
         state.attempt_number,
+        Unavailable.code if gone else Busy.code,
         said[0] if said else "no detail",
     )
+    if gone:
+        raise Unavailable() from last
     raise Busy() from last
 
 
 def retried(work: Callable[P, R]) -> Callable[P, R]:
     """``work`` (a request handler, a command) run again when the database says it lost
-    a race: a deadlock or serialization failure on PostgreSQL, a lock timeout on SQLite.
+    a race: a deadlock or serialization failure on PostgreSQL, a lock timeout on SQLite;
+    or when a statement found its connection dropped by the server (:func:`lost_connection`:
+    a restart), which the next run makes again.
 
     Each run's transactions roll back on the error, so running again is safe for work
-    that only changes the database. After :data:`ATTEMPTS` lost races, :class:`Busy`:
-    a clear 503 for the portal and one line for the command line, never a traceback.
+    that only changes the database. After :data:`ATTEMPTS` lost races, :class:`Busy`, and
+    after as many dropped connections, :class:`Unavailable`: a clear 503 for the portal
+    and one line for the command line, never a traceback.
     """
     wrapped: Callable[P, R] = retry(
         retry=retry_if_exception(is_retryable),

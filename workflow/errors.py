@@ -212,3 +212,22 @@ class Busy(WorkflowError):
             "Other changes to the same records got in the way, and nothing was saved. "
             "Try again in a moment."
         )
+
+
+class Unavailable(WorkflowError):
+    """The database server did not answer: down, restarting, or refusing connections
+    (``workflow.db.unreachable``). A change in flight may or may not have been saved (its
+    COMMIT may have reached the server), so the reader is asked to look before sending
+    it again."""
+
+    code = "database_unavailable"
+    status = 503
+    #: Seconds a client is asked to wait (``Retry-After``): a restart takes a few.
+    retry_after = 30
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The service is briefly unavailable: its database did not answer. Try again "
+            "in a minute. If you were saving a change, check whether it is there before "
+            "you send it again."
+        )
