@@ -119,7 +119,11 @@ def _create_report_obligations(applied: effects.Applied) -> None:
     """Admitted, imported or reinstated: the report obligations owed by today."""
     membership: Membership = applied.record
     today = applied.today or local_date(applied.now, timezone_of(membership))
-    ensure_reports(applied.session, applied.settings, membership, today=today, now=applied.now)
+    # A membership this step created (no source state) owes no report yet to look for.
+    ensure_reports(
+        applied.session, applied.settings, membership, today=today, now=applied.now,
+        new=applied.source is None,
+    )  # fmt: skip
 
 
 def import_member(
@@ -172,10 +176,20 @@ def owed_due_dates(settings: Settings, membership: Membership, today: date) -> l
 
 
 def ensure_reports(
-    session: Session, settings: Settings, membership: Membership, *, today: date, now: datetime
+    session: Session,
+    settings: Settings,
+    membership: Membership,
+    *,
+    today: date,
+    now: datetime,
+    new: bool = False,
 ) -> list[Report]:
-    """Create the report obligations owed by ``today`` that do not exist yet."""
-    have = set(session.scalars(select(Report.due_on).where(Report.membership_id == membership.id)))
+    """Create the report obligations owed by ``today`` that do not exist yet (``new``:
+    the membership was created in this transaction, so it has none)."""
+    have: set[date] = set()
+    if not new:
+        query = select(Report.due_on).where(Report.membership_id == membership.id)
+        have = set(session.scalars(query))
     created = []
     for due in owed_due_dates(settings, membership, today):
         if due not in have:
