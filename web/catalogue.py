@@ -72,8 +72,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
                       "withdraw_hint", "confirm_remove", "confirm_reinstate",
                       "confirm_withdraw"),
     # web/templates/error.html: ``error.<status>.title`` and ``.text``.
-    "error": tuple(f"{code}.{part}" for code in (403, 404, 405, 422, 500)
-                   for part in ("title", "text")),
+    "error": (*(f"{code}.{part}" for code in (403, 404, 405, 422, 500)
+                for part in ("title", "text")), "503.title"),
     # audit actions that are not workflow triggers (services, imports, administration).
     "event": ("create", "upload_signed_form", "import", "revoke_admission", "invite",
               "extend", "cancel",

@@ -160,7 +160,12 @@ def test_no_database_server_is_a_503_in_the_readers_words(
         page, api = asyncio.run(story())
     assert page.status_code == 503 and page.headers["retry-after"] == "30"
     assert page.headers["content-type"].startswith("text/html")
-    assert "sa base de données n'a pas répondu" in html.unescape(page.text)
+    text = html.unescape(page.text)
+    assert "sa base de données n'a pas répondu" in text
+    # Nothing was refused: the page says the service is unavailable (a change sent just
+    # before may even have been saved), never "Action refusée".
+    assert "<h1>Indisponible pour l'instant</h1>" in text
+    assert "Action refusée" not in text
     assert "csrf_token" in page.text  # the page's own forms (languages) still work
     assert api.status_code == 503 and api.headers["retry-after"] == "30"
     assert api.json()["code"] == "database_unavailable"
