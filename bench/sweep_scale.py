@@ -29,19 +29,19 @@ from workflow.db import make_engine
 NOW = datetime(2029, 1, 31, 10, 0, tzinfo=UTC)
 RENDERING = (
     "the sweep writes each round of report reminders with one INSERT ... SELECT that builds "
-    "the outbox rows (key, headers, Message-ID, JSON context) in the database, in the order "
-    "of their keys, and the dispatcher renders each message when it sends it; what remains "
-    "per member is the database's own work. Measured at 100k members (4 December): on "
-    "SQLite the INSERT takes 0.97-1.09 s and its COMMIT 0.28-0.29 s; on PostgreSQL the "
-    "INSERT takes 1.5-1.6 s (EXPLAIN ANALYZE: choosing and sorting the reports 0.28 s, "
-    "building each row's text 0.51 s, writing the rows and their four indexes 0.67 s with "
-    "142 MB of WAL), and the JSON context alone, built apart over the same rows, 0.34 s "
-    "(escaping its texts 0.17 s, the json column's check 0.1 s). A narrower row (the "
-    "context's constant parts stored once per round) was measured: 0.4 s less on SQLite, "
-    "0.2-0.4 s less on PostgreSQL. A small sweep's cost is mostly fixed: at 1,000 members "
-    "the report reminders' INSERT takes 18 ms of PostgreSQL's 85-105 ms; the rest is the "
-    "eleven other kinds of work, some 35 statements, each a round trip and each compiled "
-    "for the first time in a fresh process"
+    "the outbox rows (key, headers, Message-ID, each row's own part of the JSON context) in "
+    "the database, in the order of their keys, with the round's common part of the context "
+    "stored once (outbox_shared), and the dispatcher renders each message when it sends "
+    "it; what remains per member is the database's own work. Storing the common part once "
+    "(4 December, paired runs at 100k members): SQLite 1.48 s before, 1.27-1.30 s after; "
+    "PostgreSQL 1.69-1.74 s before, 1.50-1.62 s after; at 10k on PostgreSQL 0.238-0.253 s "
+    "before, 0.206-0.245 s after. Before it, at 100k members: on SQLite the INSERT took "
+    "0.97-1.09 s and its COMMIT 0.28-0.29 s; on PostgreSQL the INSERT took 1.5-1.6 s "
+    "(EXPLAIN ANALYZE: choosing and sorting the reports 0.28 s, building each row's text "
+    "0.51 s, writing the rows and their four indexes 0.67 s with 142 MB of WAL). A small "
+    "sweep's cost is mostly fixed: at 1,000 members the report reminders' INSERT takes 18 "
+    "ms of PostgreSQL's 85-105 ms; the rest is the eleven other kinds of work, some 35 "
+    "statements, each a round trip and each compiled for the first time in a fresh process"
 )
 DUE = date(2029, 3, 31)
 REPORTS_FROM = date(2028, 12, 1)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from notifications.compose import MalformedMessage, compose, compose_wire
-from notifications.models import OutboxMessage
+from notifications.models import OutboxMessage, OutboxShared
 from notifications.outbox import Status, content
 from notifications.senders import (
     PermanentSendError,
@@ -159,11 +159,12 @@ def claim(
             .returning(
                 m.id, m.recipient, m.to_addrs, m.cc_addrs, m.subject, m.language,
                 m.message_id, m.body_text, m.body_html, m.attempts, m.occasion, m.context,
-                m.next_attempt_at,
+                m.next_attempt_at, m.shared_id,
             )
             .execution_options(synchronize_session=False)
         ).all()  # fmt: skip
         rows = sorted(taken, key=lambda r: (r.next_attempt_at, r.id))
+        shared = _shared_contexts(session, {r.shared_id for r in rows if not r.body_text})
         return [
             Claimed(
                 id=r.id,
@@ -178,10 +179,21 @@ def claim(
                 attempts=r.attempts,
                 lease=lease,
                 occasion=r.occasion,
-                context=dict(r.context) if not r.body_text else {},
+                context={**shared.get(r.shared_id, {}), **r.context} if not r.body_text else {},
             )
             for r in rows
         ]
+
+
+def _shared_contexts(session: Session, ids: set[int | None]) -> dict[int | None, dict[str, Any]]:
+    """The rounds' common contexts of the claimed rows (``OutboxShared``): one query for
+    a batch (its rows mostly belong to one round), none when no row has one."""
+    wanted = sorted(i for i in ids if i is not None)
+    if not wanted:
+        return {}
+    t = OutboxShared
+    found = session.execute(select(t.id, t.context).where(t.id.in_(wanted)))
+    return {row.id: dict(row.context) for row in found}
 
 
 def record(

@@ -121,13 +121,21 @@ class Stored(Protocol):
     def context(self) -> dict[str, Any]: ...
 
 
+def context_of(row: Stored) -> dict[str, Any]:
+    """The whole stored context of a message: its round's common part, if it has one
+    (``OutboxMessage.shared_context``, see ``notifications.models.OutboxShared``), with
+    the row's own on top. A claimed copy carries it whole already."""
+    shared = getattr(row, "shared_context", None)
+    return {**shared, **row.context} if shared else row.context
+
+
 def content(row: Stored) -> Rendered:
     """The message's subject and bodies: as stored, or rendered now from its context."""
     from notifications.render import Rendered, render
 
     if row.body_text:
         return Rendered(row.subject, row.body_text, row.body_html, row.language)
-    return render(row.occasion, row.language, decode_context(row.context))
+    return render(row.occasion, row.language, decode_context(context_of(row)))
 
 
 def rows_for(

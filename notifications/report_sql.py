@@ -4,8 +4,10 @@ On a day when a hundred thousand members are owed the same reminder, building a 
 object per message would dominate the sweep. Every message of one round shares its
 occasion, round and dates; what differs (the report, the city, its address and language)
 is in the joined rows. So the database builds each outbox row itself: the key, the
-headers, the Message-ID and the template context as JSON, exactly as
-``notifications.outbox.rows_for(..., render_now=False)`` would for the Owed items of
+headers, the Message-ID and the row's own part of the template context as JSON; the
+round's common part is one ``outbox_shared`` row (``notifications.models.OutboxShared``)
+that the rows name. Together they are exactly what
+``notifications.outbox.rows_for(..., render_now=False)`` would write for the Owed items of
 ``notifications.reminders.iter_report_reminders`` (a test compares the two), skipping
 keys already present (``NOT EXISTS``; two sweeps at once: :meth:`_Dialect.insert_new`).
 The dispatcher renders each message when it sends it.
@@ -36,7 +38,9 @@ from sqlalchemy import (
     Table,
     Text,
     case,
+    delete,
     func,
+    insert,
     literal,
     select,
     text,
@@ -48,7 +52,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 
 from config import Settings
 from notifications import table
-from notifications.models import OutboxMessage
+from notifications.models import OutboxMessage, OutboxShared
 from notifications.outbox import Status, key_sql
 from notifications.reminders import unsent
 from notifications.template_files import FALLBACK, available_languages
@@ -265,9 +269,23 @@ def enqueue_round(
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": REMINDERS_LOCK})
         # The chosen reports are sorted in memory: at 100k their rows (15 MB) went to disk.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
+    # What every message of the round says alike is stored once (OutboxShared); each row
+    # keeps its own parts. At 100k members the rows' text was 12-14 % of the sweep.
+    parts = mail.context(_Terms(), settings, group)
+    own = {k: v for k, v in parts.items() if not isinstance(v, _Const)}
+    common = {k: v.value for k, v in parts.items() if isinstance(v, _Const)}
+    shared = cast(Table, OutboxShared.__table__)
+    shared_id = session.execute(
+        insert(shared).values(context=common, created_at=now).returning(shared.c.id)
+    ).scalar_one()
     planned: list[Planned] = []
     for number in range(len(rules)):
-        planned += _insert(session, settings, group, d, now=now, rules=rules, copy=number)
+        planned += _insert(
+            session, settings, group, d, now=now, rules=rules, copy=number, own=own,
+            shared_id=shared_id,
+        )  # fmt: skip
+    if not planned:  # every message of the round was already there (an earlier sweep)
+        session.execute(delete(shared).where(shared.c.id == shared_id))
     return planned
 
 
@@ -319,6 +337,8 @@ def _insert(
     now: datetime,
     rules: list[str],
     copy: int,
+    own: dict[str, Any],
+    shared_id: int,
 ) -> list[Planned]:
     mail = table.REMINDERS[group.occasion]
     occasion, found, due = mail.occasion, group.found, group.due
@@ -327,12 +347,7 @@ def _insert(
     cc_rules = [r for r in rules[1:] if r in mail.cc]
     key = key_sql("report", Report.id, occasion, found.name, address)
     whom = {"address": address, "name": name, "language": language}
-    context = d.json_value(
-        {
-            **mail.context(_Terms(), settings, group),
-            "recipient": {k: _Sql(v, "text") for k, v in whom.items()},
-        }
-    )
+    context = d.json_value({**own, "recipient": {k: _Sql(v, "text") for k, v in whom.items()}})
     cc: Any = d.json_value([])
     if cc_rules:
         cc_address = table.SQL_RULES[cc_rules[0]][0]
@@ -361,6 +376,7 @@ def _insert(
             literal(now, UTCDateTime()),
             _text(""),
             literal(now, UTCDateTime()),
+            _int(shared_id),
         ],
         [
             *report_pending(),
@@ -375,7 +391,7 @@ def _insert(
     columns = [
         "key", "occasion", "subject_type", "subject_id", "recipient", "to_addrs", "cc_addrs",
         "language", "subject", "body_text", "body_html", "context", "message_id", "status",
-        "attempts", "next_attempt_at", "last_error", "created_at",
+        "attempts", "next_attempt_at", "last_error", "created_at", "shared_id",
     ]  # fmt: skip
     # Plain strings: decoding a JSON column per row (100k) cost more than the insert.
     to_is_recipient = copy == 0

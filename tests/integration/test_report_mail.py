@@ -8,15 +8,18 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import date, datetime
+from email.header import decode_header, make_header
 
 import pytest
 from sqlalchemy import select
 
 from notifications import reminders as mail_reminders
 from notifications import table
+from notifications.dispatcher import dispatch
 from notifications.models import OutboxMessage
-from notifications.outbox import content, decode_context, rows_for
+from notifications.outbox import content, context_of, decode_context, rows_for
 from notifications.render import render
+from notifications.senders import MemorySender
 from tests.conftest import INSTITUTE, World, utc
 from workflow import reminders
 from workflow.db import transaction
@@ -26,7 +29,7 @@ from workflow.sweep import sweep
 
 COMPARED = (
     "occasion", "subject_type", "subject_id", "recipient", "to_addrs", "cc_addrs", "language",
-    "subject", "body_text", "body_html", "context", "status", "attempts", "next_attempt_at",
+    "subject", "body_text", "body_html", "status", "attempts", "next_attempt_at",
     "last_error", "created_at",
 )  # fmt: skip
 
@@ -86,9 +89,30 @@ def compare_paths(world: World, when: datetime, occasion: str, *, copies: int) -
         for row in stored:
             want = expected[row.key]
             assert {c: getattr(row, c) for c in COMPARED} == {c: want[c] for c in COMPARED}
+            # The whole context, of which the round's common part is stored once.
+            assert context_of(row) == want["context"]
+            assert row.shared_id is not None and row.shared_context
+            assert "due_on" in row.shared_context and "due_on" not in row.context
             assert re.fullmatch(
                 rf"<\d{{14}}\.{row.subject_id}\.[0-9a-f]{{16}}@unesco\.org>", row.message_id
             )
             # And it renders to what the templates write for that context.
             assert content(row) == render(occasion, row.language, decode_context(want["context"]))
         assert len({r.message_id for r in stored}) == len(stored)
+        rendered = {
+            r.key: render(occasion, r.language, decode_context(expected[r.key]["context"]))
+            for r in stored
+        }
+    # The dispatcher puts the round's common part back in when it sends (a batch's
+    # rows share it): each recipient gets the text of the whole context.
+    sender = MemorySender()
+    sent = dispatch(world.factory, world.settings, now=when, worker="t", sender=sender)
+    assert sent.sent >= len(stored)
+    subjects = {str(make_header(decode_header(m["Subject"]))) for _, m in sender.sent}
+    assert {t.subject for t in rendered.values()} <= subjects
+    with world.factory() as session:
+        for row in session.scalars(select(OutboxMessage).where(OutboxMessage.key.in_(rendered))):
+            want_text = rendered[row.key]
+            assert (row.status, row.subject, row.body_text) == (
+                "sent", want_text.subject, want_text.text,
+            )  # fmt: skip
