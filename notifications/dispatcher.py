@@ -191,8 +191,9 @@ def _shared_contexts(session: Session, ids: set[int | None]) -> dict[int | None,
     wanted = sorted(i for i in ids if i is not None)
     if not wanted:
         return {}
-    t = OutboxShared
-    found = session.execute(select(t.id, t.context).where(t.id.in_(wanted)))
+    found = session.execute(
+        select(OutboxShared.id, OutboxShared.context).where(OutboxShared.id.in_(wanted))
+    )
     return {row.id: dict(row.context) for row in found}
 
 

@@ -270,7 +270,8 @@ def enqueue_round(
         # The chosen reports are sorted in memory: at 100k their rows (15 MB) went to disk.
         session.execute(text("SET LOCAL work_mem = '64MB'"))
     # What every message of the round says alike is stored once (OutboxShared); each row
-    # keeps its own parts. At 100k members the rows' text was 12-14 % of the sweep.
+    # keeps its own parts (at 100k members: 12-14 % less sweep on SQLite, 7-12 % on
+    # PostgreSQL).
     parts = mail.context(_Terms(), settings, group)
     own = {k: v for k, v in parts.items() if not isinstance(v, _Const)}
     common = {k: v.value for k, v in parts.items() if isinstance(v, _Const)}

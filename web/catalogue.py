@@ -71,7 +71,8 @@ RUNTIME: dict[str, tuple[str, ...]] = {
     "member.change": ("remove", "reinstate", "withdraw", "remove_hint", "reinstate_hint",
                       "withdraw_hint", "confirm_remove", "confirm_reinstate",
                       "confirm_withdraw"),
-    # web/templates/error.html: ``error.<status>.title`` and ``.text``.
+    # web/templates/error.html: ``error.<status>.title`` and ``.text``; a 503 shows its
+    # reason instead of a text.
     "error": (*(f"{code}.{part}" for code in (403, 404, 405, 422, 500)
                 for part in ("title", "text")), "503.title"),
     # audit actions that are not workflow triggers (services, imports, administration).
